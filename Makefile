@@ -1,0 +1,44 @@
+# coord — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test lint bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+## make run: set up, migrate, load demo data, start the worker and the web server.
+run: system-deps $(VENV)/.installed
+	$(BIN)/flask db upgrade heads
+	$(BIN)/flask seed-demo
+	@bash scripts/run.sh $(PORT)
+
+## make test: install what the tests need and run the whole suite.
+test: system-deps $(VENV)/.installed-test
+	@bash scripts/test-deps.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check coord tests benchmarks
+
+bench: system-deps $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

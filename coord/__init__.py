@@ -1,0 +1,72 @@
+"""coord — 柔性执法协同平台 (Shapingba flexible law enforcement)."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from coord import config as config_module
+from coord.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+# One package per feature. Each may have `views.bp` (pages), `api.blp` (JSON API),
+# and `cli.register(app)` (commands). Order matters only for the navigation.
+FEATURES = [
+    "coord.web",
+    "coord.accounts",
+    "coord.agencies",
+    "coord.workdays",
+    "coord.audit",
+]
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(config_module.load(Path(app.instance_path)))
+    if overrides:
+        app.config.update(overrides)
+
+    app.json.ensure_ascii = False  # Chinese stays readable in JSON
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            from coord.dbtypes import configure_sqlite
+
+            configure_sqlite(db.engine)
+
+    from coord import api, cli, security, web
+
+    security.init_app(app)
+    web.init_app(app)
+    api.init_app(app)
+    for name in FEATURES:
+        _load_feature(app, name)
+    cli.init_app(app)
+    return app
+
+
+def _load_feature(app: Flask, name: str) -> None:
+    for part in ("models", "services"):
+        if importlib.util.find_spec(f"{name}.{part}"):
+            importlib.import_module(f"{name}.{part}")
+    if importlib.util.find_spec(f"{name}.views"):
+        app.register_blueprint(importlib.import_module(f"{name}.views").bp)
+    if importlib.util.find_spec(f"{name}.api"):
+        app.extensions["coord_api"].register_blueprint(importlib.import_module(f"{name}.api").blp)
+    if importlib.util.find_spec(f"{name}.cli"):
+        importlib.import_module(f"{name}.cli").register(app)
+
+
+def _select_locale() -> str:
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    return lang if lang in ("zh_CN", "en") else "zh_CN"

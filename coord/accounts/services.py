@@ -1,0 +1,208 @@
+"""Account and token operations. Each change writes its audit entry in the same transaction."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from coord.accounts.models import ROLES, ApiToken, User
+from coord.accounts.scoping import require_office
+from coord.agencies.models import Agency
+from coord.audit import services as audit
+from coord.dbtypes import utcnow
+from coord.errors import DomainError, Forbidden, NotFound
+from coord.extensions import db
+
+USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,60}$")
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise DomainError(f"密码至少需要 {MIN_PASSWORD} 个字符。", field="password")
+    if password.isdigit() or password.isalpha():
+        raise DomainError("密码需同时包含字母和数字或符号。", field="password")
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user for these credentials, or None; same answer for unknown user and wrong password."""
+    user = db.session.execute(
+        sa.select(User).where(User.username == username.strip().lower())
+    ).scalar_one_or_none()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)  # equalise timing
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+_DUMMY_HASH = generate_password_hash("timing-equaliser", method="scrypt")
+
+
+def _validate(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    if creating:
+        username = (data.get("username") or "").strip().lower()
+        if not USERNAME_RE.match(username):
+            raise DomainError("用户名须为 3–60 位小写字母、数字或 . _ -。", field="username")
+        if db.session.execute(sa.select(User.id).where(User.username == username)).first():
+            raise DomainError("该用户名已被使用。", field="username")
+        clean["username"] = username
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise DomainError("请填写姓名。", field="name")
+    clean["name"] = name[:60]
+    role = data.get("role")
+    if role not in ROLES:
+        raise DomainError("请选择有效的角色。", field="role")
+    clean["role"] = role
+    try:
+        agency_id = int(data.get("agency_id") or 0)
+    except (TypeError, ValueError):
+        agency_id = 0
+    agency = db.session.get(Agency, agency_id)
+    if agency is None:
+        raise DomainError("请选择有效的单位。", field="agency_id")
+    clean["agency_id"] = agency.id
+    for key, limit in (("email", 254), ("phone", 40), ("post", 60), ("cert_number", 40)):
+        clean[key] = (data.get(key) or "").strip()[:limit]
+    if clean["email"] and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", clean["email"]):
+        raise DomainError("电子邮箱格式不正确。", field="email")
+    return clean
+
+
+def create_user(actor: Any, data: dict[str, Any], password: str) -> User:
+    require_office(actor)
+    clean = _validate(data, creating=True)
+    check_password_strength(password)
+    user = User(**clean, password_hash=hash_password(password), active=True)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", "user", user.id, agencies=[user.agency_id],
+                 summary=f"创建账号 {user.username}", after=user.snapshot())
+    db.session.commit()
+    return user
+
+
+def update_user(actor: Any, user_id: int, data: dict[str, Any]) -> User:
+    require_office(actor)
+    user = get_user(user_id)
+    before = user.snapshot()
+    clean = _validate(data, creating=False)
+    if user.id == actor.id and clean["role"] != "admin":
+        raise DomainError("不能取消自己的管理员角色。", field="role")
+    for key, value in clean.items():
+        setattr(user, key, value)
+    audit.record(actor, "user.update", "user", user.id, agencies=[before["agency_id"], user.agency_id],
+                 summary=f"修改账号 {user.username}", before=before, after=user.snapshot())
+    db.session.commit()
+    return user
+
+
+def set_active(actor: Any, user_id: int, active: bool) -> User:
+    require_office(actor)
+    user = get_user(user_id)
+    if user.id == actor.id and not active:
+        raise DomainError("不能停用自己的账号。")
+    before = user.snapshot()
+    user.active = active
+    user.session_version += 1  # ends the user's open sessions
+    if not active:
+        for token in user_tokens(user.id):
+            token.revoked_at = token.revoked_at or utcnow()
+    audit.record(actor, "user.activate" if active else "user.deactivate", "user", user.id,
+                 agencies=[user.agency_id], summary=f"{'启用' if active else '停用'}账号 {user.username}",
+                 before=before, after=user.snapshot())
+    db.session.commit()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, current):
+        raise DomainError("当前密码不正确。", field="current_password")
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    audit.record(user, "user.password", "user", user.id, agencies=[user.agency_id], summary="修改密码")
+    db.session.commit()
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("账号不存在。")
+    return user
+
+
+def list_users(actor: Any, agency_id: int | None = None, q: str = "") -> list[User]:
+    stmt = sa.select(User).join(User.agency).order_by(Agency.sort_order, Agency.id, User.username)
+    if agency_id:
+        stmt = stmt.where(User.agency_id == agency_id)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(sa.or_(User.username.ilike(like), User.name.ilike(like)))
+    return list(db.session.execute(stmt).scalars())
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(actor: Any, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create a token for `user`; returns the row and the clear token (shown once)."""
+    if actor is not None and actor.id != user.id and not actor.is_office:
+        raise Forbidden("只能为自己创建令牌。")
+    clear = "coord_" + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=(name or "API").strip()[:80],
+                     token_hash=_token_digest(clear), prefix=clear[:12])
+    db.session.add(token)
+    db.session.flush()
+    audit.record(actor or user, "token.create", "user", user.id, agencies=[user.agency_id],
+                 summary=f"创建 API 令牌 {token.prefix}…")
+    db.session.commit()
+    return token, clear
+
+
+def revoke_token(actor: Any, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != actor.id and not actor.is_office):
+        raise NotFound("令牌不存在。")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(actor, "token.revoke", "user", token.user_id, agencies=[token.user.agency_id],
+                     summary=f"吊销 API 令牌 {token.prefix}…")
+        db.session.commit()
+    return token
+
+
+def user_tokens(user_id: int) -> list[ApiToken]:
+    stmt = sa.select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+    return list(db.session.execute(stmt).scalars())
+
+
+def user_for_token(clear: str) -> User | None:
+    token = db.session.execute(
+        sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(clear), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if token is None or not token.user.active:
+        return None
+    return token.user
+
+
+def can_see_user(viewer: Any, user_id: str) -> bool:
+    user = db.session.get(User, int(user_id))
+    return user is not None and (viewer.is_office or viewer.agency_id == user.agency_id or viewer.id == user.id)
+
+
+audit.register_entity("user", "账号", can_see_user)

@@ -1,0 +1,1 @@
+"""The agency directory (行政执法机关, annex 2)."""

@@ -1,0 +1,103 @@
+"""Directory queries and the admin's edits."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from coord.accounts.scoping import require_office
+from coord.agencies.models import AGENCY_KINDS, Agency
+from coord.audit import services as audit
+from coord.errors import DomainError, NotFound
+from coord.extensions import db
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def search(q: str = "", kind: str = "", role: str = "", include_inactive: bool = False) -> list[Agency]:
+    stmt = sa.select(Agency).order_by(Agency.sort_order, Agency.id)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(sa.or_(Agency.name.ilike(like), Agency.code.ilike(like), Agency.email.ilike(like)))
+    if kind in AGENCY_KINDS:
+        stmt = stmt.where(Agency.kind == kind)
+    if role in ("is_sector_authority", "is_enforcement", "is_police"):
+        stmt = stmt.where(getattr(Agency, role).is_(True))
+    if not include_inactive:
+        stmt = stmt.where(Agency.active.is_(True))
+    return list(db.session.execute(stmt).scalars())
+
+
+def get(agency_id: int) -> Agency:
+    agency = db.session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound("单位不存在。")
+    return agency
+
+
+def by_name(name: str) -> Agency | None:
+    return db.session.execute(sa.select(Agency).where(Agency.name == name)).scalar_one_or_none()
+
+
+def _validate(data: dict[str, Any], agency: Agency | None) -> dict[str, Any]:
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise DomainError("请填写单位名称。", field="name")
+    clash = db.session.execute(sa.select(Agency.id).where(Agency.name == name)).scalar_one_or_none()
+    if clash is not None and (agency is None or clash != agency.id):
+        raise DomainError("已有同名单位。", field="name")
+    kind = data.get("kind")
+    if kind not in AGENCY_KINDS:
+        raise DomainError("请选择有效的单位类别。", field="kind")
+    email = (data.get("email") or "").strip()
+    if email and not EMAIL_RE.match(email):
+        raise DomainError("联系邮箱格式不正确。", field="email")
+    credit = (data.get("credit_code") or "").strip().upper()
+    if credit and len(credit) != 18:
+        raise DomainError("统一社会信用代码应为 18 位。", field="credit_code")
+    return {
+        "name": name[:120],
+        "kind": kind,
+        "email": email,
+        "phone": (data.get("phone") or "").strip()[:40],
+        "address": (data.get("address") or "").strip()[:200],
+        "credit_code": credit,
+        "is_sector_authority": bool(data.get("is_sector_authority")),
+        "is_enforcement": bool(data.get("is_enforcement")),
+        "is_police": bool(data.get("is_police")),
+        "active": bool(data.get("active", True)),
+    }
+
+
+def update(actor: Any, agency_id: int, data: dict[str, Any]) -> Agency:
+    require_office(actor)
+    agency = get(agency_id)
+    before = agency.snapshot()
+    for key, value in _validate(data, agency).items():
+        setattr(agency, key, value)
+    audit.record(actor, "agency.update", "agency", agency.id, agencies=[agency.id],
+                 summary=f"修改单位 {agency.name}", before=before, after=agency.snapshot())
+    db.session.commit()
+    return agency
+
+
+def create(actor: Any, data: dict[str, Any]) -> Agency:
+    require_office(actor)
+    clean = _validate(data, None)
+    count = db.session.scalar(sa.select(sa.func.count(Agency.id))) or 0
+    code = (data.get("code") or "").strip().lower() or f"org{count + 1}"
+    if db.session.execute(sa.select(Agency.id).where(Agency.code == code)).first():
+        raise DomainError("单位代码已被使用。", field="code")
+    max_order = db.session.scalar(sa.select(sa.func.max(Agency.sort_order))) or 0
+    agency = Agency(code=code, sort_order=max_order + 1, **clean)
+    db.session.add(agency)
+    db.session.flush()
+    audit.record(actor, "agency.create", "agency", agency.id, agencies=[agency.id],
+                 summary=f"新增单位 {agency.name}", after=agency.snapshot())
+    db.session.commit()
+    return agency
+
+
+# Agencies are a public directory inside the platform: every signed-in user may read them.
+audit.register_entity("agency", "单位", lambda user, _id: True)

@@ -1,0 +1,148 @@
+"""Writing and verifying the audit chain. Every service that changes state calls `record`."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from coord.audit.models import AuditEntry
+from coord.dbtypes import utcnow, write_lock
+from coord.extensions import db
+
+GENESIS = "0" * 64
+
+
+def _canonical(data: Any) -> str | None:
+    if data is None:
+        return None
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def _digest(entry: AuditEntry) -> str:
+    fields = [
+        entry.prev_hash,
+        entry.at.isoformat(timespec="microseconds"),
+        str(entry.actor_id or ""),
+        entry.actor_name,
+        entry.action,
+        entry.entity_type,
+        entry.entity_id,
+        entry.agency_scope,
+        entry.summary,
+        entry.before or "",
+        entry.after or "",
+    ]
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+
+
+def _lock_chain() -> None:
+    """Serialise appends so two transactions never chain onto the same predecessor."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(7701)"))
+    else:
+        write_lock(db.session)
+
+
+def record(
+    actor: Any,
+    action: str,
+    entity_type: str,
+    entity_id: Any,
+    *,
+    agencies: Iterable[int | None] = (),
+    summary: str = "",
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction (committed with the change it describes)."""
+    _lock_chain()
+    last = db.session.execute(
+        sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    ids = sorted({int(a) for a in agencies if a is not None})
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "display_name", None) or getattr(actor, "username", "") or "system",
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        agency_scope="," + ",".join(str(i) for i in ids) + "," if ids else "",
+        summary=summary,
+        before=_canonical(before),
+        after=_canonical(after),
+        prev_hash=last or GENESIS,
+    )
+    entry.hash = _digest(entry)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    bad_id: int | None = None
+    reason: str = ""
+
+
+def verify() -> VerifyResult:
+    """Walk the chain in order; report the first row whose content or link does not match."""
+    prev = GENESIS
+    checked = 0
+    rows = db.session.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars()
+    for entry in rows.yield_per(1000):
+        if entry.prev_hash != prev:
+            return VerifyResult(False, checked, entry.id, "与上一条记录的链接不符（记录被删除或插入）")
+        if _digest(entry) != entry.hash:
+            return VerifyResult(False, checked, entry.id, "记录内容与其哈希不符（记录被修改）")
+        prev = entry.hash
+        checked += 1
+    return VerifyResult(True, checked)
+
+
+# --- who may read which entries -------------------------------------------------------------
+# A feature registers how to decide whether a user may see one of its records; the audit pages
+# ask it, so the trail is never wider than the record itself.
+_visibility: dict[str, Callable[[Any, str], bool]] = {}
+_labels: dict[str, str] = {}
+
+
+def register_entity(entity_type: str, label: str, can_see: Callable[[Any, str], bool]) -> None:
+    _visibility[entity_type] = can_see
+    _labels[entity_type] = label
+
+
+def entity_label(entity_type: str) -> str:
+    return _labels.get(entity_type, entity_type)
+
+
+def can_see(user: Any, entity_type: str, entity_id: str) -> bool:
+    check = _visibility.get(entity_type)
+    return bool(check and check(user, entity_id))
+
+
+def history(entity_type: str, entity_id: Any) -> list[AuditEntry]:
+    stmt = (
+        sa.select(AuditEntry)
+        .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == str(entity_id))
+        .order_by(AuditEntry.id)
+    )
+    return list(db.session.execute(stmt).scalars())
+
+
+def recent_for(user: Any, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+    """Entries a user may see: all for the office; else those scoped to the user's agency."""
+    stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+    if not user.is_office:
+        stmt = stmt.where(AuditEntry.agency_scope.like(f"%,{user.agency_id},%"))
+    return list(db.session.execute(stmt).scalars())
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)

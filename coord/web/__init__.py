@@ -1,0 +1,74 @@
+"""Site-wide pages: home, health check, errors, template helpers."""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from coord import timeutil
+from coord.errors import DomainError
+from coord.extensions import htmx
+
+ERROR_TEXT = {
+    400: ("请求无效", "请求的数据不完整或格式不正确，请返回重试。"),
+    401: ("需要登录", "请先登录。"),
+    403: ("无权访问", "您的账号无权执行此操作。"),
+    404: ("页面不存在", "您访问的记录不存在，或您无权查看。"),
+    405: ("不支持的操作", "该页面不支持此请求方式。"),
+    409: ("数据冲突", "该记录已被他人修改，请刷新后重试。"),
+    413: ("文件过大", "上传的文件超过了大小限制。"),
+    429: ("操作过于频繁", "尝试次数过多，请稍后再试。"),
+    500: ("系统错误", "系统出现错误，已记录。请稍后再试或联系管理员。"),
+}
+
+
+def render_error(error: HTTPException):
+    code = error.code or 500
+    title, text = ERROR_TEXT.get(code, (error.name, error.description))
+    if isinstance(error, CSRFError):
+        title, text = "安全校验失败", "页面已过期或缺少安全令牌（CSRF），未做任何修改。请刷新页面后重试。"
+    if request.path.startswith("/api/"):
+        return {"code": code, "message": text}, code
+    template = "_error.html" if htmx else "error.html"
+    return render_template(template, code=code, title=title, text=text), code
+
+
+def render_domain_error(error: DomainError):
+    title = ERROR_TEXT.get(error.status, ("操作未完成", ""))[0]
+    template = "_error.html" if htmx else "error.html"
+    return render_template(template, code=error.status, title=title, text=error.message), error.status
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, render_error)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return render_error(error)
+        app.logger.exception("unhandled error")
+        from coord.extensions import db
+
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return {"code": 500, "message": ERROR_TEXT[500][1]}, 500
+        return render_template("error.html", code=500, title=ERROR_TEXT[500][0], text=ERROR_TEXT[500][1]), 500
+
+    app.jinja_env.filters["localtime"] = timeutil.fmt_local
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["nav_items"] = NAV
+
+    @app.context_processor
+    def inject():
+        return {"htmx_request": bool(htmx)}
+
+
+# (endpoint, label, who may see it: "all" | "office")
+NAV: list[tuple[str, str, str]] = [
+    ("web.home", "首页", "all"),
+    ("agencies.index", "单位名录", "all"),
+    ("audit.index", "操作记录", "all"),
+    ("workdays.index", "工作日历", "all"),
+    ("accounts.users", "账号管理", "office"),
+]

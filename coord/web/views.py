@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from coord.extensions import db
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+@login_required
+def home():
+    return render_template("home.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        database = "ok"
+    except Exception:  # noqa: BLE001 - any failure means unhealthy
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database=database, dialect=db.engine.dialect.name)
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    target = request.referrer if (request.referrer or "").startswith(request.host_url) else url_for("web.home")
+    resp = make_response(redirect(target))
+    if code in ("zh_CN", "en"):
+        resp.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return resp
+
+
+@bp.app_context_processor
+def user_context():
+    return {"me": current_user}
