@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench system-deps clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ bench: system-deps $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache
+
+## make translations: recompile the English catalogue after editing coord/translations/*/messages.po
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d coord/translations

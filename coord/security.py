@@ -47,12 +47,13 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def fresh_user():
-        # Flask-Login and Flask-WTF cache the user and CSRF token on `g`; start every request
+        # Flask-Login, Flask-WTF and Flask-Babel cache the user, CSRF token and locale on `g`; start every request
         # without them, even when an app context is reused (the test client does that).
         from flask import g
 
         g.pop("_login_user", None)
         g.pop("csrf_token", None)
+        g.pop("_flask_babel", None)
 
     @app.after_request
     def headers(resp: Response) -> Response:

@@ -228,3 +228,12 @@ def test_workday_calendar_knows_2026_makeup_days(client):
     login(client, "viewer")
     html = client.get("/calendar/?year=2026").get_data(as_text=True)
     assert "调休上班" in html
+
+
+def test_english_second(client):
+    page = client.get("/login?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Log in" in page and "User name" in page
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page and "用户名" in page
+    resp = client.get("/lang/en")
+    assert "lang=en" in resp.headers["Set-Cookie"]

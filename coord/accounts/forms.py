@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Optional
@@ -9,8 +10,8 @@ from coord.forms import length, required
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[required("请输入用户名。"), length(60)])
-    password = PasswordField("密码", validators=[required("请输入密码。"), length(200)])
+    username = StringField(_l("用户名"), validators=[required("请输入用户名。"), length(60)])
+    password = PasswordField(_l("密码"), validators=[required("请输入密码。"), length(200)])
 
 
 class PasswordForm(FlaskForm):
