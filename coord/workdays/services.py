@@ -40,18 +40,29 @@ def is_workday(day: date) -> bool:
 
 
 def add_working_days(start: date, n: int) -> date:
-    """The n-th working day after `start` (start itself not counted); n=0 gives start."""
+    """The n-th working day after `start` (start itself not counted); n=0 gives start.
+
+    Reads the calendar in windows and fails only on a day it actually needs that is missing.
+    """
     if n <= 0:
         return start
-    horizon = start + timedelta(days=n * 3 + 30)
-    days = workday_map(start + timedelta(days=1), horizon)
     count = 0
-    for day in sorted(days):
-        if days[day]:
-            count += 1
-            if count == n:
-                return day
-    raise CalendarMissing(horizon + timedelta(days=1))
+    window_start = start + timedelta(days=1)
+    while True:
+        window_end = window_start + timedelta(days=max(2 * (n - count), 7))
+        rows = dict(db.session.execute(
+            sa.select(WorkDay.day, WorkDay.is_workday).where(WorkDay.day.between(window_start, window_end))
+        ).all())
+        day = window_start
+        while day <= window_end:
+            if day not in rows:
+                raise CalendarMissing(day)
+            if rows[day]:
+                count += 1
+                if count == n:
+                    return day
+            day += timedelta(days=1)
+        window_start = window_end + timedelta(days=1)
 
 
 def working_days_between(start: date, end: date) -> int:
