@@ -16,7 +16,8 @@ from coord.extensions import db, htmx
 from coord.interviews.models import Interview, InterviewAgency
 from coord.interviews.services import can_see
 from coord.scheduling import services
-from coord.scheduling.models import Booking, BusyBlock, Room
+from coord.scheduling.models import Booking, Room
+from coord.scheduling.slots import busy_selects
 from coord.timeutil import local_datetime, local_today, to_local
 from coord.workdays.models import WorkDay
 
@@ -125,10 +126,9 @@ def _busy_events(users: list[User], lo: datetime, hi: datetime, show_who: bool) 
     if not users:
         return []
     by_id = {u.id: u for u in users}
-    stmt = sa.select(BusyBlock).where(BusyBlock.user_id.in_(list(by_id)), BusyBlock.active.is_(True),
-                                      BusyBlock.start_at < hi, BusyBlock.end_at > lo)
+    blocks = {b.id: b for stmt in busy_selects(list(by_id), lo, hi) for b in db.session.execute(stmt).scalars()}
     out = []
-    for b in db.session.execute(stmt).scalars():
+    for b in blocks.values():
         owner = by_id[b.user_id]
         title = b.reason if may_see(current_user, owner.agency_id) else "忙碌"
         out.append(Event(b.start_at, b.end_at, title, "busy", "", owner.display_name if show_who else ""))
