@@ -113,7 +113,7 @@ def clashes(
     if user_ids:
         from coord.scheduling.slots import busy_selects
 
-        blocks = {b.id: b for stmt in busy_selects(user_ids, lo, hi) for b in db.session.execute(stmt).scalars()}
+        blocks = {b.id: b for stmt in busy_selects(user_ids, [(lo, hi)]) for b in db.session.execute(stmt).scalars()}
         for b in sorted(blocks.values(), key=lambda b: (b.start_at, b.id)):
             r = user_resource(b.user_id)
             found.append(Clash(r, labels[r], b.start_at, b.end_at, "busy", reason=b.reason))
@@ -222,7 +222,7 @@ def cancel_busy(actor: Any, block_id: Any) -> BusyBlock:
 def busy_of(user_id: int, start: datetime, end: datetime) -> list[BusyBlock]:
     from coord.scheduling.slots import busy_selects
 
-    blocks = {b.id: b for stmt in busy_selects([user_id], start, end) for b in db.session.execute(stmt).scalars()}
+    blocks = {b.id: b for stmt in busy_selects([user_id], [(start, end)]) for b in db.session.execute(stmt).scalars()}
     return sorted(blocks.values(), key=lambda b: (b.start_at, b.id))
 
 

@@ -126,7 +126,7 @@ def _busy_events(users: list[User], lo: datetime, hi: datetime, show_who: bool) 
     if not users:
         return []
     by_id = {u.id: u for u in users}
-    blocks = {b.id: b for stmt in busy_selects(list(by_id), lo, hi) for b in db.session.execute(stmt).scalars()}
+    blocks = {b.id: b for stmt in busy_selects(list(by_id), [(lo, hi)]) for b in db.session.execute(stmt).scalars()}
     out = []
     for b in blocks.values():
         owner = by_id[b.user_id]
