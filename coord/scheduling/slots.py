@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import bisect
 import functools
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.errors import DomainError
@@ -136,14 +136,15 @@ def busy_selects(user_ids: Sequence[int], ranges: Sequence[tuple[datetime, datet
 
 
 @functools.lru_cache(maxsize=32)
-def _busy_union(dialect: str, n: int) -> sa.CompoundSelect:
-    """The hot query of busy_selects, built once per number of ranges and reused with new values
-    (SQLAlchemy then finds it compiled in its cache; PostgreSQL gets one statement shape)."""
-    if dialect == "postgresql":
-        who = BusyBlock.user_id == sa.any_(sa.bindparam("busy_user_ids", type_=postgresql.ARRAY(sa.Integer)))
-    else:
-        who = BusyBlock.user_id.in_(sa.bindparam("busy_user_ids", expanding=True))
-    cols = (BusyBlock.user_id, _epoch(BusyBlock.start_at), _epoch(BusyBlock.end_at))
+def _busy_union(n: int) -> sa.CompoundSelect:
+    """SQLite: one arm per range (each a bounded scan of the covering index), built once per
+    number of ranges and reused with new values (SQLAlchemy finds it compiled in its cache)."""
+    who = BusyBlock.user_id.in_(sa.bindparam("busy_user_ids", expanding=True))
+    cols = (BusyBlock.user_id, sa.func.unixepoch(BusyBlock.start_at, type_=sa.Integer),
+            sa.func.unixepoch(BusyBlock.end_at, type_=sa.Integer))
+    if sqlite3.sqlite_version_info < (3, 38):  # no unixepoch() yet
+        cols = (BusyBlock.user_id, sa.cast(sa.func.strftime("%s", BusyBlock.start_at), sa.Integer),
+                sa.cast(sa.func.strftime("%s", BusyBlock.end_at), sa.Integer))
 
     def at(name: str) -> sa.BindParameter:
         return sa.bindparam(name, type_=UTCDateTime)
@@ -158,6 +159,22 @@ def _busy_union(dialect: str, n: int) -> sa.CompoundSelect:
     return sa.union_all(*arms)
 
 
+# PostgreSQL: the same query with the ranges and people as arrays. A UNION of one arm per range
+# with an IN list each costs PostgreSQL more to plan (per array element, per arm) than to run;
+# this shape plans in a fraction of a millisecond: a nested loop of index-only scans.
+_PG_BUSY = sa.text("""
+    SELECT b.user_id, CAST(EXTRACT(epoch FROM b.start_at) AS BIGINT), CAST(EXTRACT(epoch FROM b.end_at) AS BIGINT)
+    FROM unnest(CAST(:los AS timestamptz[]), CAST(:his AS timestamptz[])) AS s(lo, hi)
+    JOIN busy_block b ON b.user_id = ANY(CAST(:ids AS integer[])) AND b.active
+        AND b.start_at >= s.lo - CAST(:long AS interval) AND b.start_at < s.hi AND b.end_at > s.lo
+    UNION ALL
+    SELECT b.user_id, CAST(EXTRACT(epoch FROM b.start_at) AS BIGINT), CAST(EXTRACT(epoch FROM b.end_at) AS BIGINT)
+    FROM busy_block b
+    WHERE b.user_id = ANY(CAST(:ids AS integer[])) AND b.active AND b.is_long
+        AND b.end_at > :hull_lo AND b.start_at < :hull_hi
+""")
+
+
 def load_busy(
     resources: Sequence[str], ranges: Sequence[tuple[datetime, datetime]], exclude_interview_id: int | None = None
 ) -> dict[str, list[Interval]]:
@@ -166,12 +183,17 @@ def load_busy(
     conn = db.session.connection()  # Core rows, fetched in one go: this is the hot path
     people = {int(r[5:]): out[r] for r in resources if r.startswith("user:")}
     if people:
-        params: dict[str, object] = {"busy_user_ids": list(people), "hull_lo": min(lo for lo, _ in ranges),
-                                     "hull_hi": max(hi for _, hi in ranges)}
-        for k, (lo, hi) in enumerate(ranges):
-            params.update({f"lo{k}": lo, f"hi{k}": hi, f"early{k}": lo - LONG_BLOCK})
-        stmt = _busy_union(db.session.get_bind().dialect.name, len(ranges))
-        for uid, s, e in conn.execute(stmt, params).fetchall():
+        hull = {"hull_lo": min(lo for lo, _ in ranges), "hull_hi": max(hi for _, hi in ranges)}
+        if conn.dialect.name == "postgresql":
+            params: dict[str, object] = {"ids": list(people), "los": [lo for lo, _ in ranges],
+                                         "his": [hi for _, hi in ranges], "long": LONG_BLOCK, **hull}
+            rows = conn.execute(_PG_BUSY, params).fetchall()
+        else:
+            params = {"busy_user_ids": list(people), **hull}
+            for k, (lo, hi) in enumerate(ranges):
+                params.update({f"lo{k}": lo, f"hi{k}": hi, f"early{k}": lo - LONG_BLOCK})
+            rows = conn.execute(_busy_union(len(ranges)), params).fetchall()
+        for uid, s, e in rows:
             people[uid].append((s, e))  # already ints (see _epoch)
     if resources:
         # Bookings last at most LONG_BLOCK (the longest interview), so one bounded scan finds them.
