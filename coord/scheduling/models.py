@@ -21,6 +21,8 @@ class Room(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120), unique=True, nullable=False)
     location: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
     capacity: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=10)
+    # Mailbox of the room for calendar invites (ATTENDEE;CUTYPE=ROOM); "" when it has none.
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False, default="")
     # The agency that manages the room; None = shared by the district.
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agency.id"), index=True)
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
@@ -28,7 +30,7 @@ class Room(db.Model):
     agency = db.relationship("Agency")
 
     def snapshot(self) -> dict:
-        return {"name": self.name, "location": self.location, "capacity": self.capacity,
+        return {"name": self.name, "location": self.location, "capacity": self.capacity, "email": self.email,
                 "agency_id": self.agency_id, "active": self.active}
 
 

@@ -242,10 +242,10 @@ audit.register_entity("busy_block", "忙碌时间", _busy_visible)
 
 # --- demo data -----------------------------------------------------------------------------------
 
-DEMO_ROOMS: list[tuple[str, str, int, str | None]] = [
-    ("区司法局第一会议室", "沙坪坝区司法局 3 楼", 20, "sfj"),
-    ("区市场监管局约谈室", "沙坪坝区市场监管局 2 楼 205", 10, "scjgj"),
-    ("区城市管理局会议室", "沙坪坝区城市管理局 4 楼", 16, "cgj"),
+DEMO_ROOMS: list[tuple[str, str, int, str | None, str]] = [
+    ("区司法局第一会议室", "沙坪坝区司法局 3 楼", 20, "sfj", "room-sfj-1@spb.example.cn"),
+    ("区市场监管局约谈室", "沙坪坝区市场监管局 2 楼 205", 10, "scjgj", "room-scjgj-205@spb.example.cn"),
+    ("区城市管理局会议室", "沙坪坝区城市管理局 4 楼", 16, "cgj", "room-cgj-4@spb.example.cn"),
 ]
 
 
@@ -255,10 +255,10 @@ def seed_rooms() -> int:
     have = set(db.session.execute(sa.select(Room.name)).scalars())
     codes = {a.code: a.id for a in db.session.execute(sa.select(Agency)).scalars()}
     added = 0
-    for name, location, capacity, code in DEMO_ROOMS:
+    for name, location, capacity, code, email in DEMO_ROOMS:
         if name not in have:
             db.session.add(Room(name=name, location=location, capacity=capacity, agency_id=codes.get(code or ""),
-                                active=True))
+                                email=email, active=True))
             added += 1
     db.session.commit()
     return added

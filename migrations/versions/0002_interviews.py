@@ -37,6 +37,7 @@ def upgrade():
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], ),
