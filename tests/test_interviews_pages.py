@@ -207,3 +207,22 @@ def test_week_views_show_bookings_and_hide_other_agencies_details(app, client):
     theirs = client.get(f"/scheduling/week?kind=person&id={coord.id}&date=2026-09-24").get_data(as_text=True)
     assert "周视图测试约谈" not in theirs and "其他单位约谈（已占用）" in theirs
     assert "家中有事" not in theirs and "忙碌" in theirs
+
+
+def test_the_office_manages_rooms(app, client, api):
+    login(client, "admin")
+    token = csrf_token(client, "/scheduling/rooms")
+    resp = client.post("/scheduling/rooms", data={"name": "区司法局第二会议室", "location": "4 楼", "capacity": "12",
+                                                  "email": "room-sfj-2@spb.example.cn", "csrf_token": token})
+    assert resp.status_code == 303
+    dup = client.post("/scheduling/rooms", data={"name": "区司法局第二会议室", "capacity": "12", "csrf_token": token})
+    assert dup.status_code == 400 and "已有同名会议室" in dup.get_data(as_text=True)
+    names = {r["name"]: r for r in api("viewer").get("/api/v1/rooms").json}
+    assert names["区司法局第二会议室"]["email"] == "room-sfj-2@spb.example.cn"
+    rid = names["区司法局第二会议室"]["id"]
+    client.post(f"/scheduling/rooms/{rid}", data={"name": "区司法局第二会议室", "capacity": "12", "active": "0",
+                                                  "csrf_token": token})
+    assert "区司法局第二会议室" not in {r["name"] for r in api("viewer").get("/api/v1/rooms").json}
+    login(client, "scjg_coord")
+    assert client.post("/scheduling/rooms", data={"name": "x", "capacity": "3",
+                                                  "csrf_token": csrf_token(client, "/scheduling/rooms")}).status_code == 403
