@@ -182,6 +182,9 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def chromium():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)  # a loaded 2-core CI machine is slow; waits end as soon as true
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `make test`, which installs it.")
     from playwright.sync_api import sync_playwright
@@ -195,7 +198,7 @@ def chromium():
 @pytest.fixture
 def page(chromium, live_server):
     context = chromium.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
     context.close()
