@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -206,8 +206,9 @@ def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ic
     subject = SUBJECTS[kind].format(title=interview.title)
     context = {"interview": interview, "ev": ev, "kind": kind, "when": _when(ev), "room": ev.room,
                "organizer": ev.organizer_name}
-    text = render_template("calendar/invite_email.txt", **context)
-    html = render_template("calendar/invite_email.html", **context)
+    # The app's environment without request context processors: this also runs outside requests.
+    text = current_app.jinja_env.get_template("calendar/invite_email.txt").render(**context)
+    html = current_app.jinja_env.get_template("calendar/invite_email.html").render(**context)
     digest = hashlib.sha256(",".join(sorted(a.email.lower() for a in to)).encode()).hexdigest()[:16]
     queue_mail([f"{a.name} <{a.email}>" for a in to], subject, text, html, calendar=data,
                calendar_method=method, key=f"invite:{interview.id}:{interview.sequence}:{method}:{digest}")

@@ -9,7 +9,7 @@ from coord.calendar.models import FEED_KINDS
 from coord.errors import DomainError
 from coord.extensions import db, htmx
 
-bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+bp = Blueprint("calendar", __name__, url_prefix="/cal")
 
 
 def calendar_response(data: bytes, filename: str, method: str | None = None) -> Response:
