@@ -21,6 +21,7 @@ from tests.interview_fixtures import NOW, at
 from tests.notify_fixtures import run_worker, smtp_fixture  # noqa: F401
 
 LEAD_MAILBOX = "scjgj@spb.example.cn"  # 区市场监管局, the lead agency
+ROOM_MAILBOX = "room-sfj-1@spb.example.cn"  # 区司法局第一会议室's resource mailbox
 
 
 def calendar_part(message):
@@ -39,7 +40,8 @@ def deliver(smtp, count: int):
 def test_scheduling_sends_every_invitee_a_meeting_request(app, smtp):
     interview = make_interview()
     [got] = deliver(smtp, 1)
-    assert sorted(got.rcpt_tos) == ["cgj_officer@spb.example.cn", "scjg_coord@spb.example.cn", "wang@example.com"]
+    assert sorted(got.rcpt_tos) == ["cgj_officer@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn",
+                                    "wang@example.com"]
     assert LEAD_MAILBOX not in got.rcpt_tos  # the organiser is not a recipient
     msg = got.message
     assert msg["Subject"] == f"【约谈邀请】{interview.title}"
@@ -67,7 +69,8 @@ def test_scheduling_sends_every_invitee_a_meeting_request(app, smtp):
     assert people["mailto:cgj_officer@spb.example.cn"]["role"] == "REQ-PARTICIPANT"
     assert people["mailto:wang@example.com"]["cn"] == "王某"
     [room] = [a for a in ev["attendees"] if a["cutype"] == "ROOM"]
-    assert room["cn"] == "区司法局第一会议室" and room["rsvp"] == "FALSE"
+    assert room["cn"] == "区司法局第一会议室" and room["rsvp"] == "FALSE" and room["partstat"] == "ACCEPTED"
+    assert room["value"] == f"mailto:{ROOM_MAILBOX}" and room["role"] == "NON-PARTICIPANT"
     assert ev["location"].startswith("区司法局第一会议室")
     assert f"mailto:{LEAD_MAILBOX}" not in people
 
@@ -123,7 +126,8 @@ def test_removed_person_gets_a_cancel_the_others_an_update(app, smtp):
     assert [a["value"] for a in ev["attendees"]] == ["mailto:cgj_officer@spb.example.cn"]
     assert ev["status"] is None  # only this attendee is uninvited (RFC 5546 §3.2.5)
     update = by_method["REQUEST"]
-    assert sorted(update.rcpt_tos) == ["cgj_coord@spb.example.cn", "scjg_coord@spb.example.cn", "wang@example.com"]
+    assert sorted(update.rcpt_tos) == ["cgj_coord@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn",
+                                       "wang@example.com"]
     assert update.message["Subject"].startswith("【约谈变更】")
 
 
@@ -132,7 +136,8 @@ def test_cancelling_sends_everyone_a_cancellation(app, smtp):
     deliver(smtp, 1)
     interviews.cancel(user_by_name("scjg_coord"), interview.id, "当事人已主动整改")
     _, cancel = deliver(smtp, 2)
-    assert sorted(cancel.rcpt_tos) == ["cgj_officer@spb.example.cn", "scjg_coord@spb.example.cn", "wang@example.com"]
+    assert sorted(cancel.rcpt_tos) == ["cgj_officer@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn",
+                                       "wang@example.com"]
     assert cancel.message["Subject"] == f"【约谈取消】{interview.title}"
     part, _ = calendar_part(cancel.message)
     assert part.get_param("method") == "CANCEL"
@@ -151,7 +156,7 @@ def test_draft_sends_nothing_and_a_person_without_email_is_named(app, smtp):
     assert run_worker() == 0 and db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
     interviews.schedule(user_by_name("scjg_coord"), interview.id, at("2026-09-24", "09:00"), now=NOW)
     [got] = deliver(smtp, 1)
-    assert sorted(got.rcpt_tos) == ["cgj_officer@spb.example.cn", "scjg_coord@spb.example.cn"]
+    assert sorted(got.rcpt_tos) == ["cgj_officer@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn"]
     entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.action == "calendar.invite")).scalar_one()
     assert "无电子邮箱未发送：王某" in entry.summary
     assert calendar.missing_emails(db.session.get(Interview, interview.id)) == ["王某"]

@@ -283,3 +283,19 @@ def test_reimport_keeps_moved_occurrence_of_a_series(app, api):
     without = client.post(url, data=ics_file(WEEKLY), headers={"Content-Type": "text/calendar"})
     assert (without.json["added"], without.json["updated"], without.json["removed"]) == (0, 1, 0)
     assert sorted(b.reason for b in blocks("cgj_officer")) == ["周例会"] * 4
+
+
+def test_profile_agency_and_rooms_pages_show_feed_urls_to_those_allowed(app, client):
+    login(client, "scjg_officer")
+    me = user_by_name("scjg_officer")
+    account = client.get("/account").get_data(as_text=True)
+    assert f"/cal/feed/user/{me.id}/" in account
+    own = client.get(f"/agencies/{me.agency_id}").get_data(as_text=True)
+    assert f"/cal/feed/agency/{me.agency_id}/" in own and "重置地址" not in own  # officers cannot reset it
+    other = user_by_name("cgj_coord").agency_id
+    assert "/cal/feed/agency/" not in client.get(f"/agencies/{other}").get_data(as_text=True)
+    rooms = client.get("/scheduling/rooms")
+    assert rooms.status_code == 200 and "日历订阅</a>" not in rooms.get_data(as_text=True).split("<main")[1]
+    login(client, "admin")
+    rooms = client.get("/scheduling/rooms").get_data(as_text=True).split("<main")[1]
+    assert f'#feed-room-{room_id()}">日历订阅</a>' in rooms

@@ -78,7 +78,7 @@ def _sender() -> str:
 
 def events(kind: str, owner_id: int, uids: Collection[str] | None = None) -> list[ics.EventData]:
     """The events of a feed (only those with these `uids` when given), in start order."""
-    from coord.calendar.services import attendees_of, describe, organizer_of
+    from coord.calendar.services import _address, attendees_of, describe, organizer_of
 
     selected = interview_ids(kind, owner_id)
     if uids is not None:
@@ -92,7 +92,8 @@ def events(kind: str, owner_id: int, uids: Collection[str] | None = None) -> lis
                   Interview.end_at, Interview.updated_at, Interview.created_at, Interview.status,
                   Interview.matter, Interview.legal_basis, Interview.cancel_reason, Interview.lead_agency_id,
                   Party.name.label("party"), lead.name.label("lead_name"), lead.email.label("lead_email"),
-                  Room.id.label("room_id"), Room.name.label("room_name"), Room.location.label("room_location"))
+                  Room.id.label("room_id"), Room.name.label("room_name"), Room.location.label("room_location"),
+                  Room.email.label("room_email"))
         .join(Party, Party.id == Interview.party_id)
         .join(lead, lead.id == Interview.lead_agency_id)
         .outerjoin(Room, Room.id == Interview.room_id)
@@ -143,7 +144,8 @@ def events(kind: str, owner_id: int, uids: Collection[str] | None = None) -> lis
             description=describe(r.title, r.party, org_name, co[r.id], who, r.matter, r.legal_basis,
                                  r.cancel_reason if cancelled else ""),
             attendees=attendees_of(who, org_email),
-            room=ics.Room(r.room_id, r.room_name, r.room_location or "") if r.room_id is not None else None,
+            room=ics.Room(r.room_id, r.room_name, r.room_location or "", _address(r.room_email or ""))
+            if r.room_id is not None else None,
         ))
     return out
 

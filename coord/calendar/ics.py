@@ -25,6 +25,7 @@ class Attendee:
     name: str
     email: str
     role: str = "REQ-PARTICIPANT"  # CHAIR for the lead agency's officials
+    cutype: str = "INDIVIDUAL"  # ROOM for a room's mailbox
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Room:
     id: int
     name: str
     location: str = ""
+    email: str = ""  # a resource mailbox (e.g. Exchange) that keeps the room's own calendar
+
+    def as_attendee(self) -> Attendee:
+        return Attendee(self.name, self.email, "NON-PARTICIPANT", "ROOM")
 
 
 @dataclass
@@ -117,8 +122,8 @@ def _tz() -> ZoneInfo:
 
 
 def room_address(room: Room) -> str:
-    """Rooms have no mailbox: a stable URN names them (a room is never e-mailed)."""
-    return _room_urn(room.id)
+    """The room's mailbox, or a stable URN for a room without one."""
+    return f"mailto:{room.email}" if room.email else _room_urn(room.id)
 
 
 @lru_cache(maxsize=1024)
@@ -154,17 +159,22 @@ def vevent(ev: EventData, *, only: Sequence[Attendee] | None = None, status: boo
         lines.append(f"DESCRIPTION:{text(ev.description)}")
     lines.append(f"ORGANIZER;CN={param(ev.organizer_name)}:mailto:{ev.organizer_email}")
     for person in ev.attendees if only is None else only:
-        lines.append(
-            f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE={person.role};PARTSTAT=NEEDS-ACTION;RSVP=TRUE;"
-            f"CN={param(person.name)}:mailto:{person.email}"
-        )
+        if person.cutype == "ROOM":
+            lines.append(_room_line(person.name, f"mailto:{person.email}"))
+        else:
+            lines.append(
+                f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE={person.role};PARTSTAT=NEEDS-ACTION;RSVP=TRUE;"
+                f"CN={param(person.name)}:mailto:{person.email}"
+            )
     if ev.room and only is None:
-        lines.append(
-            f"ATTENDEE;CUTYPE=ROOM;ROLE=NON-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE;"
-            f"CN={param(ev.room.name)}:{room_address(ev.room)}"
-        )
+        lines.append(_room_line(ev.room.name, room_address(ev.room)))
     lines += ["TRANSP:OPAQUE", "END:VEVENT"]
     return lines
+
+
+def _room_line(name: str, address: str) -> str:
+    # The room was booked by the platform: it has accepted and need not answer.
+    return f"ATTENDEE;CUTYPE=ROOM;ROLE=NON-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE;CN={param(name)}:{address}"
 
 
 @lru_cache(maxsize=64)

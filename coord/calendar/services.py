@@ -117,7 +117,7 @@ def event_data(interview: Interview) -> ics.EventData:
         description=describe(interview.title, interview.party.name, org_name, co, people, interview.matter,
                              interview.legal_basis, interview.cancel_reason if interview.status == "cancelled" else ""),
         attendees=attendees_of(people, org_email),
-        room=ics.Room(room.id, room.name, room.location) if room is not None else None,
+        room=ics.Room(room.id, room.name, room.location, _address(room.email or "")) if room is not None else None,
     )
 
 
@@ -168,35 +168,47 @@ def sync_invitations(interview: Interview, actor: Any = None) -> SyncResult | No
 
 def _send_request(interview: Interview, state: InvitationState | None, actor: Any) -> SyncResult:
     ev = event_data(interview)
-    current = {a.email.lower(): a for a in ev.attendees}
+    to = recipients_of(ev)
+    current = {a.email.lower(): a for a in to}
     previous = {r["email"].lower(): r for r in (state.recipients if state else [])}
-    removed = [ics.Attendee(name=r["name"], email=r["email"]) for k, r in previous.items() if k not in current]
+    removed = [_attendee(r) for k, r in previous.items() if k not in current]
     kind = "new" if state is None or state.status != "scheduled" else (
         "moved" if (state.start_at, state.end_at) != (interview.start_at, interview.end_at) else "changed")
-    if ev.attendees:
-        _queue(interview, ev, "REQUEST", ev.attendees, kind)
+    if to:
+        _queue(interview, ev, "REQUEST", to, kind)
     if removed:
         _queue(interview, ev, "CANCEL", removed, "removed")
     without = missing_emails(interview)
-    _remember(interview, state, ev.attendees)
+    _remember(interview, state, to)
     _audit(actor, interview, f"发送日程邀请（第 {interview.sequence} 版）给 {len(ev.attendees)} 人"
+           + ("及会议室邮箱" if ev.room and ev.room.email else "")
            + (f"，取消通知给被移出的 {len(removed)} 人" if removed else "")
            + (f"；无电子邮箱未发送：{'、'.join(without)}" if without else ""))
-    return SyncResult([a.email for a in ev.attendees], [a.email for a in removed], without)
+    return SyncResult([a.email for a in to], [a.email for a in removed], without)
 
 
 def _send_cancel(interview: Interview, state: InvitationState, actor: Any) -> SyncResult:
     ev = event_data(interview)
-    everyone = {r["email"].lower(): ics.Attendee(name=r["name"], email=r["email"]) for r in state.recipients}
-    for a in ev.attendees:
+    everyone = {r["email"].lower(): _attendee(r) for r in state.recipients}
+    for a in recipients_of(ev):
         everyone.setdefault(a.email.lower(), a)
     to = list(everyone.values())
     if to:
-        ev.attendees = to
         _queue(interview, ev, "CANCEL", to, "cancelled")
     _remember(interview, state, to)
     _audit(actor, interview, f"发送取消通知（第 {interview.sequence} 版）给 {len(to)} 人")
     return SyncResult([], [a.email for a in to], [])
+
+
+def recipients_of(ev: ics.EventData) -> list[ics.Attendee]:
+    """Who receives the invitation: the people, and the room's mailbox if it has one."""
+    room = [ev.room.as_attendee()] if ev.room and ev.room.email else []
+    return [*ev.attendees, *[r for r in room if r.email.lower() not in {a.email.lower() for a in ev.attendees}]]
+
+
+def _attendee(row: dict) -> ics.Attendee:
+    return ics.Attendee(name=row["name"], email=row["email"], role=row.get("role", "REQ-PARTICIPANT"),
+                        cutype=row.get("cutype", "INDIVIDUAL"))
 
 
 SUBJECTS = {
@@ -232,7 +244,7 @@ def _remember(interview: Interview, state: InvitationState | None, to: Sequence[
         db.session.add(state)
     state.sequence, state.status = interview.sequence, interview.status
     state.start_at, state.end_at = interview.start_at, interview.end_at
-    state.recipients = [{"email": a.email, "name": a.name} for a in to]
+    state.recipients = [{"email": a.email, "name": a.name, "role": a.role, "cutype": a.cutype} for a in to]
     state.sent_at = utcnow()
 
 

@@ -17,6 +17,18 @@ def invite_missing_emails(interview) -> list[str]:
     return services.missing_emails(interview)
 
 
+@bp.app_template_global("feed_box")
+def feed_box(kind: str, owner) -> dict | None:
+    """For other features' pages (profile, agency, rooms): the feed box if the viewer may have it."""
+    if owner is None or not current_user.is_authenticated or not services.may_have_feed(current_user, kind, owner):
+        return None
+    titles = {"user": "我的约谈日程", "agency": f"{getattr(owner, 'name', '')} 约谈日程",
+              "room": f"会议室：{getattr(owner, 'name', '')}"}
+    return {"kind": kind, "owner": owner, "title": titles[kind],
+            "url": services.feed_url(kind, owner.id), "webcal": services.feed_url(kind, owner.id, webcal=True),
+            "can_regenerate": services.may_regenerate(current_user, kind, owner)}
+
+
 def calendar_response(data: bytes, filename: str, method: str | None = None) -> Response:
     ctype = "text/calendar; charset=utf-8" + (f"; method={method}" if method else "")
     resp = Response(data, content_type=ctype)
