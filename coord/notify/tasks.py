@@ -24,6 +24,10 @@ def configure(app: Flask) -> None:
     huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))  # tests/debugging: run in the caller
     if huey.immediate:
         return
+    try:  # a new app (tests make one per test) replaces the previous storage: release its files
+        huey.storage.close()
+    except Exception:
+        log.debug("closing the previous queue storage failed", exc_info=True)
     name = app.config.get("HUEY_NAME", "coord")
     if app.config.get("REDIS_URL"):
         huey.storage = RedisStorage(name, url=app.config["REDIS_URL"])
