@@ -59,7 +59,7 @@ def test_rolled_back_change_sends_nothing(app, smtp):
 
 
 def test_nobody_to_send_to_returns_none(app):
-    assert services.queue_mail(["", "  ", "bad@", None], "主题", "正文") is None
+    assert services.queue_mail(["", "  ", "bad@", None, "张三@例子.中国"], "主题", "正文") is None
     assert _rows() == []
 
 

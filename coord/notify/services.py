@@ -57,8 +57,9 @@ def clean_addresses(values: Sequence[str | None]) -> list[str]:
 @lru_cache(maxsize=4096)
 def valid_address(addr: str) -> str | None:
     """The normalised address, or None (cached: feeds check the same people thousands of times)."""
-    try:
-        return validate_email(addr, check_deliverability=False).normalized
+    try:  # no SMTPUTF8: an internationalised mailbox name would be refused by most servers
+        found = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
+        return found.ascii_email or found.normalized  # IDN domains in punycode, as SMTP needs
     except EmailNotValidError:
         return None
 
@@ -167,7 +168,12 @@ def deliver(message_id: int) -> str:
         row = db.session.get(OutboxMessage, message_id)
         return row.status if row else "missing"
     row = db.session.get(OutboxMessage, message_id)
-    msg, recipients, attempts = mail.build(row), mail.envelope_recipients(row), row.attempts
+    try:
+        msg, recipients, attempts = mail.build(row), mail.envelope_recipients(row), row.attempts
+    except Exception as err:  # content that cannot be encoded will not improve by retrying
+        log.exception("outbox message %s cannot be built", message_id)
+        db.session.rollback()
+        return _finish(message_id, "failed", f"邮件内容无法生成：{type(err).__name__}: {err}")
     sender = _envelope_sender(row)
     db.session.commit()  # hold no snapshot (nor lock) during the network call
     try:
