@@ -212,3 +212,20 @@ def test_lead_agency_without_mailbox_uses_the_platform_sender_and_no_room(app):
     [ev] = cal["events"]
     assert ev["organizer"] == "mailto:coord@spb.example.cn" and ev["organizer_cn"] == "区市场监管局"
     assert ev["location"] is None and all(a["cutype"] != "ROOM" for a in ev["attendees"])
+
+
+def test_a_refused_booking_queues_no_mail(app, smtp):
+    """The invitation lives in the interview's transaction: a clash (409) leaves no e-mail behind."""
+    from coord.errors import Conflict
+
+    make_interview()
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
+    try:
+        make_interview(title="同一时段的另一场约谈")
+    except Conflict:
+        pass
+    else:
+        raise AssertionError("the clash was not refused")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == before == 1
+    assert len(deliver(smtp, 1)) == 1

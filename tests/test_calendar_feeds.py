@@ -299,3 +299,10 @@ def test_profile_agency_and_rooms_pages_show_feed_urls_to_those_allowed(app, cli
     login(client, "admin")
     rooms = client.get("/scheduling/rooms").get_data(as_text=True).split("<main")[1]
     assert f'#feed-room-{room_id()}">日历订阅</a>' in rooms
+
+
+def test_openapi_documents_the_calendar_endpoints(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert "/api/v1/interviews/{interview_id}/invite.ics" in spec["paths"]
+    assert "post" in spec["paths"]["/api/v1/users/{user_id}/busy/import"]
+    assert "feed_url" in spec["components"]["schemas"]["Me"]["properties"]
