@@ -78,7 +78,7 @@ def _sender() -> str:
 
 def events(kind: str, owner_id: int, uids: Collection[str] | None = None) -> list[ics.EventData]:
     """The events of a feed (only those with these `uids` when given), in start order."""
-    from coord.calendar.services import _address, attendees_of, describe, organizer_of
+    from coord.calendar.services import address_of, attendees_of, describe, organizer_of, summary_of
 
     selected = interview_ids(kind, owner_id)
     if uids is not None:
@@ -138,13 +138,13 @@ def events(kind: str, owner_id: int, uids: Collection[str] | None = None) -> lis
         who = people[r.id]
         cancelled = r.status == "cancelled"
         out.append(ics.EventData(
-            uid=r.uid, sequence=r.sequence or 0, summary=f"联合约谈：{r.title}", start=r.start_at, end=r.end_at,
+            uid=r.uid, sequence=r.sequence or 0, summary=summary_of(r.title), start=r.start_at, end=r.end_at,
             stamp=r.updated_at, created=r.created_at, organizer_name=org_name, organizer_email=org_email,
             cancelled=cancelled,
             description=describe(r.title, r.party, org_name, co[r.id], who, r.matter, r.legal_basis,
                                  r.cancel_reason if cancelled else ""),
             attendees=attendees_of(who, org_email),
-            room=ics.Room(r.room_id, r.room_name, r.room_location or "", _address(r.room_email or ""))
+            room=ics.Room(r.room_id, r.room_name, r.room_location or "", address_of(r.room_email or ""))
             if r.room_id is not None else None,
         ))
     return out

@@ -15,7 +15,7 @@ import hmac
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from email.headerregistry import Address
 from functools import lru_cache
 from typing import Any
 
@@ -40,8 +40,6 @@ from coord.timeutil import fmt_local
 
 log = logging.getLogger(__name__)
 
-FEED_STATUSES = ("scheduled", "held", "cancelled")
-FEED_REFRESH = timedelta(hours=1)
 _DIRTY = "coord_calendar_dirty"
 
 
@@ -65,7 +63,7 @@ def _role(person: Invitee) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _address(value: str) -> str:
+def address_of(value: str) -> str:
     """The person's address if valid, else "" (cached: a feed meets the same people thousands of times)."""
     found = clean_addresses([value])
     return found[0] if found else ""
@@ -76,7 +74,7 @@ def attendees_of(people: Sequence[Invitee], organizer_email: str) -> list[ics.At
     out: list[ics.Attendee] = []
     seen = {organizer_email.lower()}
     for person in people:
-        addr = _address(person.email)
+        addr = address_of(person.email)
         if not addr or addr.lower() in seen:
             continue
         seen.add(addr.lower())
@@ -110,18 +108,18 @@ def event_data(interview: Interview) -> ics.EventData:
     co = [a.agency.name for a in interview.agencies if a.role != "lead"]
     room = interview.room
     return ics.EventData(
-        uid=interview.uid, sequence=interview.sequence or 0, summary=_summary(interview.title),
+        uid=interview.uid, sequence=interview.sequence or 0, summary=summary_of(interview.title),
         start=interview.start_at, end=interview.end_at, stamp=interview.updated_at,
         created=interview.created_at, organizer_name=org_name, organizer_email=org_email,
         cancelled=interview.status == "cancelled",
         description=describe(interview.title, interview.party.name, org_name, co, people, interview.matter,
                              interview.legal_basis, interview.cancel_reason if interview.status == "cancelled" else ""),
         attendees=attendees_of(people, org_email),
-        room=ics.Room(room.id, room.name, room.location, _address(room.email or "")) if room is not None else None,
+        room=ics.Room(room.id, room.name, room.location, address_of(room.email or "")) if room is not None else None,
     )
 
 
-def _summary(title: str) -> str:
+def summary_of(title: str) -> str:
     return f"联合约谈：{title}"
 
 
@@ -150,7 +148,7 @@ class SyncResult:
 
 def missing_emails(interview: Interview) -> list[str]:
     """Names of invitees who get no invitation because they have no valid e-mail address."""
-    return [p.name for p in participants_of(interview) if not _address(p.email)]
+    return [p.name for p in participants_of(interview) if not address_of(p.email)]
 
 
 def sync_invitations(interview: Interview, actor: Any = None) -> SyncResult | None:
@@ -230,7 +228,7 @@ def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ic
     text = current_app.jinja_env.get_template("calendar/invite_email.txt").render(**context)
     html = current_app.jinja_env.get_template("calendar/invite_email.html").render(**context)
     digest = hashlib.sha256(",".join(sorted(a.email.lower() for a in to)).encode()).hexdigest()[:16]
-    queue_mail([f"{a.name} <{a.email}>" for a in to], subject, text, html, calendar=data,
+    queue_mail([str(Address(display_name=a.name, addr_spec=a.email)) for a in to], subject, text, html, calendar=data,
                calendar_method=method, key=f"invite:{interview.id}:{interview.sequence}:{method}:{digest}")
 
 
