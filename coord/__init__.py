@@ -21,6 +21,8 @@ FEATURES = [
     "coord.audit",
     "coord.interviews",
     "coord.scheduling",
+    "coord.notify",
+    "coord.calendar",
 ]
 
 
