@@ -19,6 +19,8 @@ FEATURES = [
     "coord.agencies",
     "coord.workdays",
     "coord.audit",
+    "coord.interviews",
+    "coord.scheduling",
 ]
 
 
