@@ -21,6 +21,7 @@ FEATURES = [
     "coord.audit",
     "coord.interviews",
     "coord.scheduling",
+    "coord.notify",
 ]
 
 

@@ -71,4 +71,5 @@ NAV: list[tuple[str, str, str]] = [
     ("audit.index", "操作记录", "all"),
     ("workdays.index", "工作日历", "all"),
     ("accounts.users", "账号管理", "office"),
+    ("notify.index", "邮件发送", "office"),
 ]
