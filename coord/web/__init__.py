@@ -68,6 +68,10 @@ def init_app(app: Flask) -> None:
 NAV: list[tuple[str, str, str]] = [
     ("web.home", "首页", "all"),
     ("agencies.index", "单位名录", "all"),
+    ("interviews.index", "联合约谈", "all"),
+    ("interviews.follow_up_list", "回访任务", "all"),
+    ("scheduling.week", "日程", "all"),
+    ("scheduling.busy", "忙碌时间", "all"),
     ("audit.index", "操作记录", "all"),
     ("workdays.index", "工作日历", "all"),
     ("accounts.users", "账号管理", "office"),
