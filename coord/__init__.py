@@ -22,6 +22,7 @@ FEATURES = [
     "coord.interviews",
     "coord.scheduling",
     "coord.notify",
+    "coord.calendar",
     "coord.minutes",
 ]
 
