@@ -229,7 +229,9 @@ def _remember(interview: Interview, state: InvitationState | None, to: Sequence[
 
 
 def _audit(actor: Any, interview: Interview, summary: str) -> None:
-    audit.record(actor, "calendar.invite", "interview", interview.id, agencies=interview.agency_ids, summary=summary)
+    # Its own entity type (same id and visibility as the interview): the interview's trail stays its own.
+    audit.record(actor, "calendar.invite", "calendar_invite", interview.id, agencies=interview.agency_ids,
+                 summary=summary)
 
 
 def _current_actor() -> Any:
@@ -436,5 +438,15 @@ def _feed_visible(kind: str):
     return can_see
 
 
+def _invite_visible(user: Any, entity_id: str) -> bool:
+    from coord.interviews.services import can_see
+
+    try:
+        return can_see(user, db.session.get(Interview, int(entity_id)))
+    except ValueError:
+        return False
+
+
+audit.register_entity("calendar_invite", "日程邀请", _invite_visible)
 for _kind, _label in FEED_KINDS.items():
     audit.register_entity(f"feed_{_kind}", f"{_label}日历订阅", _feed_visible(_kind))

@@ -12,6 +12,11 @@ from coord.extensions import db, htmx
 bp = Blueprint("calendar", __name__, url_prefix="/cal")
 
 
+@bp.app_template_global("invite_missing_emails")
+def invite_missing_emails(interview) -> list[str]:
+    return services.missing_emails(interview)
+
+
 def calendar_response(data: bytes, filename: str, method: str | None = None) -> Response:
     ctype = "text/calendar; charset=utf-8" + (f"; method={method}" if method else "")
     resp = Response(data, content_type=ctype)

@@ -6,6 +6,7 @@ from datetime import datetime
 from marshmallow import Schema, ValidationError, fields
 
 from coord.api import api_blueprint, current_api_user
+from coord.calendar.fields import FeedUrl
 from coord.interviews import services as interviews
 from coord.scheduling import services
 from coord.timeutil import isoformat_local, parse_iso
@@ -70,6 +71,7 @@ class RoomSchema(Schema):
     capacity = fields.Int()
     agency_id = fields.Int(allow_none=True)
     active = fields.Bool()
+    feed_url = FeedUrl("room")
 
 
 class BusyInput(Schema):
