@@ -14,18 +14,18 @@ blp = api_blueprint("minutes", "/interviews", "约谈笔录 Interview minutes")
 SECURITY = [{"bearerAuth": []}]
 
 
-class TurnSchema(Schema):
+class MinutesTurnSchema(Schema):
     q = fields.Str(load_default="", metadata={"description": "问"})
     a = fields.Str(load_default="", metadata={"description": "答"})
 
 
-class RectificationSchema(Schema):
+class MinutesRectificationSchema(Schema):
     requirement = fields.Str(load_default="")
     # Kept as text so the service answers a bad date in Chinese.
     deadline = fields.Str(allow_none=True, load_default=None, metadata={"description": "YYYY-MM-DD"})
 
 
-class AttendeeSchema(Schema):
+class MinutesAttendeeSchema(Schema):
     name = fields.Str(load_default="")
     post = fields.Str(load_default="")
 
@@ -40,10 +40,10 @@ class MinutesInSchema(Schema):
     matter = fields.Str(allow_none=True)
     interviewer_ids = fields.List(fields.Int(), metadata={"description": "约谈人（用户编号）"})
     recorder_id = fields.Int(allow_none=True, metadata={"description": "记录人（用户编号）"})
-    attendees = fields.List(fields.Nested(AttendeeSchema))
-    turns = fields.List(fields.Nested(TurnSchema))
+    attendees = fields.List(fields.Nested(MinutesAttendeeSchema))
+    turns = fields.List(fields.Nested(MinutesTurnSchema))
     statement = fields.Str(allow_none=True)
-    rectifications = fields.List(fields.Nested(RectificationSchema))
+    rectifications = fields.List(fields.Nested(MinutesRectificationSchema))
     undertaking = fields.Bool()
     refused_to_sign = fields.Str(allow_none=True)
 
@@ -59,7 +59,7 @@ class FinalizeInSchema(Schema):
     revision = fields.Raw(load_default=None)
 
 
-class RevisionSchema(Schema):
+class MinutesRevisionSchema(Schema):
     number = fields.Int()
     kind = fields.Str()
     kind_label = fields.Str()
@@ -75,7 +75,7 @@ class MinutesOutSchema(MinutesInSchema):
     status_label = fields.Str()
     revision = fields.Int()
     finalized_at = fields.Str(allow_none=True)
-    revisions = fields.List(fields.Nested(RevisionSchema))
+    revisions = fields.List(fields.Nested(MinutesRevisionSchema))
     pdf_url = fields.Str(allow_none=True)
     notice_url = fields.Str()
 
