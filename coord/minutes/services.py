@@ -693,7 +693,7 @@ def notice_context(interview: Interview) -> dict[str, Any]:
                        "请你单位法定代表人或主要负责人参加，可委托相关负责人（须持授权委托书）。"),
         "materials": DEFAULT_MATERIALS,
         "contact": {"name": creator.display_name if creator else "", "phone": (creator.phone if creator else "")
-                    or lead.phone or "—"},
+                    or lead.phone or ""},
         "issued_on": issued.date(),
     }
 
