@@ -162,3 +162,27 @@ def test_sweep_matches_a_brute_force_check_on_random_data():
             if all(t + duration + pad <= bs or be + pad <= t for bs, be in blocks)
         ]
         assert got == want
+
+
+def test_finder_agrees_with_the_naive_pairwise_version_on_random_diaries(app):
+    """The fast finder and the benchmark's straightforward version return the same slots."""
+    from benchmarks.scheduling import naive_find_slots
+    from coord.extensions import db
+    from coord.scheduling.models import BusyBlock
+
+    rng = random.Random(11)
+    names = ["scjg_coord", "scjg_officer", "cgj_coord", "cgj_officer", "sthj_coord"]
+    ids = [user_by_name(n).id for n in names]
+    for uid in ids:
+        for _ in range(60):
+            day = date(2026, 9, 24) + timedelta(days=rng.randrange(25))
+            start = at(day, "07:00") + timedelta(minutes=5 * rng.randrange(150))
+            length = timedelta(minutes=rng.choice([15, 30, 45, 60, 90, 300]))  # some longer than 4 hours
+            db.session.add(BusyBlock(user_id=uid, start_at=start, end_at=start + length, reason="随机"))
+    db.session.commit()
+    for duration in (30, 60, 90):
+        fast = search([f"user:{u}" for u in ids], duration=duration, start="2026-09-21", end="2026-10-20", limit=40,
+                      rules=None)
+        naive = naive_find_slots(ids, duration, at("2026-09-21", "00:00"), at("2026-10-20", "23:59"), 40, NOW)
+        assert [(s.start, s.end) for s in fast.slots] == naive
+        assert fast.slots, "the random diaries should leave some room"

@@ -383,7 +383,9 @@ def _occupy(interview: Interview, start: datetime, *, now: datetime | None) -> N
     resources = resources_of(interview)
     found = sched.clashes(resources, start, end, exclude_interview_id=interview.id)
     if found:
-        raise _conflict(resources, found, start, interview.duration_minutes, interview.id, now)
+        conflict = _conflict(resources, found, start, interview.duration_minutes, interview.id, now)
+        db.session.rollback()  # nothing of this transaction is kept
+        raise conflict
     iid, duration = interview.id, interview.duration_minutes  # still readable after a failed flush
     sched.release(iid)
     try:

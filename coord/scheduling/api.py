@@ -69,6 +69,7 @@ class RoomSchema(Schema):
     name = fields.Str()
     location = fields.Str()
     capacity = fields.Int()
+    email = fields.Str()
     agency_id = fields.Int(allow_none=True)
     active = fields.Bool()
     feed_url = FeedUrl("room")

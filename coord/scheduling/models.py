@@ -21,6 +21,8 @@ class Room(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120), unique=True, nullable=False)
     location: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
     capacity: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=10)
+    # Mailbox of the room for calendar invites (ATTENDEE;CUTYPE=ROOM); "" when it has none.
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False, default="")
     # The agency that manages the room; None = shared by the district.
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agency.id"), index=True)
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
@@ -28,7 +30,7 @@ class Room(db.Model):
     agency = db.relationship("Agency")
 
     def snapshot(self) -> dict:
-        return {"name": self.name, "location": self.location, "capacity": self.capacity,
+        return {"name": self.name, "location": self.location, "capacity": self.capacity, "email": self.email,
                 "agency_id": self.agency_id, "active": self.active}
 
 
@@ -62,12 +64,13 @@ class BusyBlock(db.Model):
     """An official's unavailability (leave, training, another meeting) the scheduler counts."""
 
     __tablename__ = "busy_block"
-    # The slot finder reads busy time by range. Short blocks (the vast majority) are found through
-    # a covering index on start_at bounded on both sides (start within [window start - 1 day,
-    # window end)); the few blocks longer than a day (spans_days) through their own small index.
+    # The slot finder reads busy time by ranges around each working session. Short blocks (the
+    # vast majority) are found through a covering index on start_at bounded on both sides (a
+    # block of at most LONG_BLOCK overlapping [lo, hi) starts in [lo - LONG_BLOCK, hi)); the few
+    # longer ones (is_long: leave, training days) through their own small index.
     __table_args__ = (
         sa.Index("ix_busy_user_start", "user_id", "start_at", "end_at", "active"),
-        sa.Index("ix_busy_long", "spans_days", "user_id", "end_at"),
+        sa.Index("ix_busy_long", "is_long", "user_id", "end_at"),
         sa.UniqueConstraint("user_id", "import_key", name="uq_busy_import_key"),
         sa.CheckConstraint("start_at < end_at", name="ck_busy_range"),
     )
@@ -81,8 +84,8 @@ class BusyBlock(db.Model):
     # For imported calendars: UID (+ RECURRENCE-ID) of the event, so a re-import updates in place.
     import_key: Mapped[str | None] = mapped_column(sa.String(300))
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
-    # end_at - start_at > 1 day; kept by the mapper events below (Core inserts must set it).
-    spans_days: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # end_at - start_at > LONG_BLOCK; kept by the mapper events below (Core inserts must set it).
+    is_long: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     user = db.relationship("User")
@@ -92,10 +95,10 @@ class BusyBlock(db.Model):
                 "reason": self.reason, "source": self.source, "active": self.active}
 
 
-LONG_BLOCK = timedelta(days=1)
+LONG_BLOCK = timedelta(hours=4)  # also the longest interview (4 h), so bookings are all "short"
 
 
 @event.listens_for(BusyBlock, "before_insert")
 @event.listens_for(BusyBlock, "before_update")
 def _mark_long(_mapper, _conn, block: BusyBlock) -> None:
-    block.spans_days = block.end_at - block.start_at > LONG_BLOCK
+    block.is_long = block.end_at - block.start_at > LONG_BLOCK

@@ -53,6 +53,50 @@ def get_room(room_id: Any, *, field: str = "room_id") -> Room:
     return room
 
 
+def save_room(actor: Any, data: dict[str, Any], room_id: int | None = None) -> Room:
+    """The leading-group office adds or edits a room (or takes it out of use: active=False)."""
+    from coord.accounts.scoping import require_office
+    from coord.agencies.models import Agency
+
+    require_office(actor)
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 120:
+        raise DomainError("请填写会议室名称（不超过 120 个字符）。", field="name")
+    try:
+        capacity = int(data.get("capacity") or 0)
+    except (TypeError, ValueError):
+        capacity = 0
+    if not 1 <= capacity <= 500:
+        raise DomainError("容纳人数应在 1–500 之间。", field="capacity")
+    email = str(data.get("email") or "").strip()
+    if email and ("@" not in email or " " in email):
+        raise DomainError("会议室邮箱格式不正确。", field="email")
+    agency_id = data.get("agency_id") or None
+    if agency_id is not None and db.session.get(Agency, int(agency_id)) is None:
+        raise DomainError("管理单位不存在。", field="agency_id")
+    clash = db.session.execute(sa.select(Room.id).where(Room.name == name)).scalar_one_or_none()
+    if clash is not None and clash != room_id:
+        raise DomainError("已有同名会议室。", field="name")
+    write_lock(db.session)
+    room = db.session.get(Room, room_id) if room_id else Room()
+    if room is None:
+        raise NotFound("会议室不存在。")
+    before = room.snapshot() if room_id else None
+    room.name, room.location, room.capacity, room.email = name, str(data.get("location") or "").strip()[:200], \
+        capacity, email[:254]
+    room.agency_id = int(agency_id) if agency_id else None
+    room.active = bool(data.get("active", True))
+    db.session.add(room)
+    db.session.flush()
+    audit.record(actor, "room.save", "room", room.id, summary=f"{'修改' if room_id else '新增'}会议室：{name}",
+                 before=before, after=room.snapshot())
+    db.session.commit()
+    return room
+
+
+audit.register_entity("room", "会议室", lambda user, _id: True)
+
+
 # --- labels for resources ----------------------------------------------------------------------
 
 def resource_labels(resources: Sequence[str]) -> dict[str, str]:
@@ -113,7 +157,7 @@ def clashes(
     if user_ids:
         from coord.scheduling.slots import busy_selects
 
-        blocks = {b.id: b for stmt in busy_selects(user_ids, lo, hi) for b in db.session.execute(stmt).scalars()}
+        blocks = {b.id: b for stmt in busy_selects(user_ids, [(lo, hi)]) for b in db.session.execute(stmt).scalars()}
         for b in sorted(blocks.values(), key=lambda b: (b.start_at, b.id)):
             r = user_resource(b.user_id)
             found.append(Clash(r, labels[r], b.start_at, b.end_at, "busy", reason=b.reason))
@@ -222,7 +266,7 @@ def cancel_busy(actor: Any, block_id: Any) -> BusyBlock:
 def busy_of(user_id: int, start: datetime, end: datetime) -> list[BusyBlock]:
     from coord.scheduling.slots import busy_selects
 
-    blocks = {b.id: b for stmt in busy_selects([user_id], start, end) for b in db.session.execute(stmt).scalars()}
+    blocks = {b.id: b for stmt in busy_selects([user_id], [(start, end)]) for b in db.session.execute(stmt).scalars()}
     return sorted(blocks.values(), key=lambda b: (b.start_at, b.id))
 
 
@@ -242,10 +286,10 @@ audit.register_entity("busy_block", "忙碌时间", _busy_visible)
 
 # --- demo data -----------------------------------------------------------------------------------
 
-DEMO_ROOMS: list[tuple[str, str, int, str | None]] = [
-    ("区司法局第一会议室", "沙坪坝区司法局 3 楼", 20, "sfj"),
-    ("区市场监管局约谈室", "沙坪坝区市场监管局 2 楼 205", 10, "scjgj"),
-    ("区城市管理局会议室", "沙坪坝区城市管理局 4 楼", 16, "cgj"),
+DEMO_ROOMS: list[tuple[str, str, int, str | None, str]] = [
+    ("区司法局第一会议室", "沙坪坝区司法局 3 楼", 20, "sfj", "room-sfj-1@spb.example.cn"),
+    ("区市场监管局约谈室", "沙坪坝区市场监管局 2 楼 205", 10, "scjgj", "room-scjgj-205@spb.example.cn"),
+    ("区城市管理局会议室", "沙坪坝区城市管理局 4 楼", 16, "cgj", "room-cgj-4@spb.example.cn"),
 ]
 
 
@@ -255,10 +299,10 @@ def seed_rooms() -> int:
     have = set(db.session.execute(sa.select(Room.name)).scalars())
     codes = {a.code: a.id for a in db.session.execute(sa.select(Agency)).scalars()}
     added = 0
-    for name, location, capacity, code in DEMO_ROOMS:
+    for name, location, capacity, code, email in DEMO_ROOMS:
         if name not in have:
             db.session.add(Room(name=name, location=location, capacity=capacity, agency_id=codes.get(code or ""),
-                                active=True))
+                                email=email, active=True))
             added += 1
     db.session.commit()
     return added

@@ -126,7 +126,7 @@ def _busy_events(users: list[User], lo: datetime, hi: datetime, show_who: bool) 
     if not users:
         return []
     by_id = {u.id: u for u in users}
-    blocks = {b.id: b for stmt in busy_selects(list(by_id), lo, hi) for b in db.session.execute(stmt).scalars()}
+    blocks = {b.id: b for stmt in busy_selects(list(by_id), [(lo, hi)]) for b in db.session.execute(stmt).scalars()}
     out = []
     for b in blocks.values():
         owner = by_id[b.user_id]
@@ -193,5 +193,25 @@ def week():
 
 @bp.get("/rooms")
 @login_required
-def rooms():
-    return render_template("scheduling/rooms.html", rooms=services.list_rooms(include_inactive=current_user.is_office))
+def rooms(status: int = 200, error: str = "", form: dict | None = None):
+    agencies = list(db.session.execute(sa.select(Agency).where(Agency.active.is_(True))
+                                       .order_by(Agency.sort_order)).scalars())
+    return render_template("scheduling/rooms.html", rooms=services.list_rooms(include_inactive=current_user.is_office),
+                           agencies=agencies, error=error, form=form or {}), status
+
+
+@bp.post("/rooms")
+@bp.post("/rooms/<int:room_id>")
+@login_required
+def save_room(room_id: int | None = None):
+    data = dict(request.form)
+    data["active"] = request.form.get("active", "1") == "1"
+    try:
+        room = services.save_room(current_user, data, room_id)
+    except DomainError as err:
+        if err.status in (403, 404):
+            raise
+        db.session.rollback()
+        return rooms(400, err.message, data)
+    flash(f"会议室“{room.name}”已保存。", "success")
+    return redirect(url_for("scheduling.rooms"), 303)

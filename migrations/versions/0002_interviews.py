@@ -37,6 +37,7 @@ def upgrade():
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], ),
@@ -55,7 +56,7 @@ def upgrade():
     sa.Column('source', sa.String(length=10), nullable=False),
     sa.Column('import_key', sa.String(length=300), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('spans_days', sa.Boolean(), nullable=False),
+    sa.Column('is_long', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
     sa.CheckConstraint('start_at < end_at', name='ck_busy_range'),
@@ -63,7 +64,7 @@ def upgrade():
     sa.UniqueConstraint('user_id', 'import_key', name='uq_busy_import_key')
     )
     with op.batch_alter_table('busy_block', schema=None) as batch_op:
-        batch_op.create_index('ix_busy_long', ['spans_days', 'user_id', 'end_at'], unique=False)
+        batch_op.create_index('ix_busy_long', ['is_long', 'user_id', 'end_at'], unique=False)
         batch_op.create_index('ix_busy_user_start', ['user_id', 'start_at', 'end_at', 'active'], unique=False)
 
     op.create_table('interview',
