@@ -194,3 +194,16 @@ def test_unscheduled_interview_has_no_invite(app, api):
     interview = create(user_by_name("scjg_coord"), interview_data(), now=NOW)
     resp = api("scjg_coord").get(f"/api/v1/interviews/{interview.id}/invite.ics")
     assert resp.status_code == 409 and resp.json["message"] == "约谈尚未排期，还没有日程。"
+
+
+def test_lead_agency_without_mailbox_uses_the_platform_sender_and_no_room(app):
+    from coord.agencies.models import Agency
+
+    agency = db.session.get(Agency, user_by_name("scjg_coord").agency_id)
+    agency.email = ""
+    db.session.commit()
+    interview = make_interview(room_id=None)
+    cal = ical_js(calendar.invite_ics(interview)[0])
+    [ev] = cal["events"]
+    assert ev["organizer"] == "mailto:coord@spb.example.cn" and ev["organizer_cn"] == "区市场监管局"
+    assert ev["location"] is None and all(a["cutype"] != "ROOM" for a in ev["attendees"])

@@ -238,3 +238,48 @@ def test_import_page_upload(app, client):
                       content_type="multipart/form-data")
     assert bad.status_code == 400 and "缺少 BEGIN:VCALENDAR" in bad.get_data(as_text=True)
     assert len(blocks("cgj_officer")) == 1
+
+
+def test_editing_a_person_renews_the_feed(app, client, api):
+    make_interview()
+    path = path_of(agency_feed(api))
+    first = client.get(path)
+    officer = user_by_name("cgj_officer")
+    officer.name = "陈志刚"
+    db.session.commit()
+    again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200  # not 304: the name in the event changed
+    cns = [a["cn"] for a in ical_js(again.data)["events"][0]["attendees"]]
+    assert "陈志刚" in cns and "陈志强" not in cns
+
+
+def test_rooms_api_shows_feed_urls_to_those_allowed(app, api):
+    rooms = {r["id"]: r for r in api("admin").get("/api/v1/rooms").json}
+    assert rooms[room_id()]["feed_url"].startswith("http://localhost/cal/feed/room/")
+    assert all(r["feed_url"] is None for r in api("cgj_officer").get("/api/v1/rooms").json)
+
+
+def test_room_feed_lists_interviews_held_there(app, client, api):
+    interview = make_interview()
+    url = api("admin").get("/api/v1/rooms").json
+    room_url = next(r["feed_url"] for r in url if r["id"] == room_id())
+    cal = ical_js(client.get(path_of(room_url)).data)
+    assert [e["uid"] for e in cal["events"]] == [interview.uid]
+    assert cal["calname"] == "区司法局第一会议室 约谈日程"
+
+
+def test_reimport_keeps_moved_occurrence_of_a_series(app, api):
+    client = api("cgj_officer")
+    uid = user_by_name("cgj_officer").id
+    moved = (f"BEGIN:VEVENT\r\nUID:weekly@office\r\nRECURRENCE-ID;TZID=Asia/Shanghai:{soon(8)}\r\n"
+             f"DTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Asia/Shanghai:{soon(9, '1400')}\r\n"
+             f"DTEND;TZID=Asia/Shanghai:{soon(9, '1500')}\r\nSUMMARY:周例会（调整）\r\nEND:VEVENT\r\n")
+    url = f"/api/v1/users/{uid}/busy/import"
+    resp = client.post(url, data=ics_file(WEEKLY, moved), headers={"Content-Type": "text/calendar"})
+    assert (resp.json["added"], resp.json["removed"]) == (4, 0)
+    assert sorted(b.reason for b in blocks("cgj_officer")) == ["周例会"] * 3 + ["周例会（调整）"]
+    again = client.post(url, data=ics_file(WEEKLY, moved), headers={"Content-Type": "text/calendar"})
+    assert (again.json["added"], again.json["updated"], again.json["removed"]) == (0, 0, 0)
+    without = client.post(url, data=ics_file(WEEKLY), headers={"Content-Type": "text/calendar"})
+    assert (without.json["added"], without.json["updated"], without.json["removed"]) == (0, 1, 0)
+    assert sorted(b.reason for b in blocks("cgj_officer")) == ["周例会"] * 4

@@ -2,6 +2,7 @@
 server on loopback, retried with back-off while the server is down, and sent once."""
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 
@@ -264,3 +265,55 @@ def test_huey_consumer_delivers_after_outage_once_each(app, smtp):
     got = smtp.received
     assert sorted(m.message_id for m in got) == sorted(r.message_id for r in _rows())
     assert len(got) == 4
+
+
+def test_flask_worker_command_delivers_from_its_own_process(app, smtp, fresh_db_url, tmp_path):
+    """`flask --app wsgi worker`, the process `make run` starts, delivers what the app queued."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    services.queue_mail(["张堃 <scjg_coord@spb.example.cn>"], "后台进程投递", "正文")
+    db.session.commit()
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": fresh_db_url, "HUEY_SQLITE_PATH": app.config["HUEY_SQLITE_PATH"],
+           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "SECRET_KEY": "test-secret",
+           "FLASK_APP": "wsgi"}
+    env.pop("REDIS_URL", None)
+    flask = Path(sys.executable).with_name("flask")
+    log = open(tmp_path / "worker.log", "wb")
+    proc = subprocess.Popen([str(flask), "--app", "wsgi", "worker", "-w", "1"], cwd=root, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        [got] = smtp.wait_for(1, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()
+    assert got.message["Subject"] == "后台进程投递"
+    row = _rows()[0]
+    assert row.status == "sent" and row.message_id == got.message_id
+
+
+def test_redis_queue_when_redis_url_is_set(app, smtp):
+    """Production: REDIS_URL switches the queue to Redis (the server on loopback, as CI starts it)."""
+    import uuid
+
+    from huey.storage import RedisStorage
+
+    app.config.update(REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                      HUEY_NAME=f"coord-test-{uuid.uuid4().hex[:8]}")
+    tasks.configure(app)
+    try:
+        assert isinstance(tasks.huey.storage, RedisStorage)
+        services.queue_mail(["a@spb.example.cn"], "经 Redis 投递", "正文")
+        db.session.commit()
+        assert tasks.huey.pending_count() == 1
+        run_worker()
+        [got] = smtp.wait_for(1)
+        assert got.message["Subject"] == "经 Redis 投递"
+    finally:
+        tasks.huey.flush()
+        app.config.update(REDIS_URL=None, HUEY_NAME="coord")
+        tasks.configure(app)

@@ -7,6 +7,7 @@ icalendar and a CalDAV server.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 TZID = "Asia/Shanghai"
 PRODID = "-//Shapingba District//coord 柔性执法协同平台//ZH"
-CRLF = "\r\n"
+CRLF = b"\r\n"
 
 
 @dataclass(frozen=True)
@@ -52,45 +53,62 @@ class EventData:
 
 # --- value encoding ---------------------------------------------------------------------------
 
-_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n", "\r": ""})
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
 def text(value: str) -> str:
     """TEXT value (RFC 5545 §3.3.11); control characters other than newline are dropped."""
-    value = "".join(ch for ch in value if ch >= " " or ch == "\n")
-    return value.translate(_TEXT_ESCAPES)
+    value = value.replace("\r\n", "\n")
+    if _CONTROL.search(value):
+        value = _CONTROL.sub("", value)
+    # str.replace is much faster than str.translate on long CJK text (feeds escape a lot of it).
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
+@lru_cache(maxsize=8192)
 def param(value: str) -> str:
     """A parameter value: quoted when it holds : ; or , (a DQUOTE cannot appear at all)."""
-    value = "".join(ch for ch in value if ch >= " ").replace('"', "'")
-    return f'"{value}"' if any(c in value for c in ":;,") else value
+    value = _CONTROL.sub("", value.replace("\n", " ")).replace('"', "'")
+    return f'"{value}"' if (":" in value or ";" in value or "," in value) else value
 
 
-def fold(line: str) -> str:
+def fold(line: str) -> bytes:
     """Fold at 75 octets (§3.1) without ever cutting a UTF-8 character in two."""
-    if len(line) <= 18 or len(line.encode()) <= 75:  # 18 chars are at most 72 octets in UTF-8
-        return line
-    out: list[str] = []
-    start = 0
-    size = 0
-    limit = 75
-    for i, ch in enumerate(line):
-        n = 1 if ch < "\x80" else len(ch.encode())
-        if size + n > limit:
-            out.append(line[start:i])
-            start, size, limit = i, 0, 74  # continuation lines begin with one space
-        size += n
-    out.append(line[start:])
-    return "\r\n ".join(out)
+    return _fold_bytes(line.encode())
+
+
+def _fold_bytes(data: bytes) -> bytes:
+    if len(data) <= 75:
+        return data
+    parts: list[bytes] = []
+    start, limit = 0, 75
+    while len(data) - start > limit:
+        cut = start + limit
+        while data[cut] & 0xC0 == 0x80:  # a continuation byte: cut before its character
+            cut -= 1
+        parts.append(data[start:cut])
+        start, limit = cut, 74  # continuation lines begin with one space
+    parts.append(data[start:])
+    return b"\r\n ".join(parts)
+
+
+def content_lines(lines: list[str]) -> bytes:
+    """Lines joined with CRLF and folded. Values never hold CR or LF (escaped or dropped above),
+    so the block is encoded once and only the long lines are folded."""
+    data = "\r\n".join(lines).encode()
+    if len(data) <= 75:
+        return data
+    return CRLF.join([line if len(line) <= 75 else _fold_bytes(line) for line in data.split(CRLF)])
 
 
 def utc_stamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    v = value.astimezone(UTC)
+    return f"{v.year:04d}{v.month:02d}{v.day:02d}T{v.hour:02d}{v.minute:02d}{v.second:02d}Z"
 
 
 def local_stamp(value: datetime) -> str:
-    return value.astimezone(_tz()).strftime("%Y%m%dT%H%M%S")
+    v = value.astimezone(_tz())
+    return f"{v.year:04d}{v.month:02d}{v.day:02d}T{v.hour:02d}{v.minute:02d}{v.second:02d}"
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +118,12 @@ def _tz() -> ZoneInfo:
 
 def room_address(room: Room) -> str:
     """Rooms have no mailbox: a stable URN names them (a room is never e-mailed)."""
-    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"coord:room:{room.id}"))
+    return _room_urn(room.id)
+
+
+@lru_cache(maxsize=1024)
+def _room_urn(room_id: int) -> str:
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"coord:room:{room_id}"))
 
 
 # --- components -------------------------------------------------------------------------------
@@ -169,6 +192,14 @@ def calendar(events: Iterable[EventData], *, method: str | None = None, name: st
              status: bool = True) -> bytes:
     """A VCALENDAR. Invites: `method` (REQUEST/CANCEL). Feeds: no METHOD, a `name` and `refresh`."""
     events = list(events)
+    blocks = [content_lines(vevent(ev, only=only, status=status)) for ev in events]
+    first = min((ev.start for ev in events), default=None)
+    return wrap(blocks, first, method=method, name=name, refresh=refresh)
+
+
+def wrap(blocks: Sequence[bytes], first: datetime | None, *, method: str | None = None, name: str | None = None,
+         refresh: timedelta | None = None) -> bytes:
+    """The VCALENDAR around serialised VEVENTs (`first`: the earliest start, for the VTIMEZONE)."""
     head = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
     if method:
         head.append(f"METHOD:{method}")
@@ -177,13 +208,12 @@ def calendar(events: Iterable[EventData], *, method: str | None = None, name: st
     if refresh:
         duration = _duration(refresh)
         head += [f"REFRESH-INTERVAL;VALUE=DURATION:{duration}", f"X-PUBLISHED-TTL:{duration}"]
-    parts = [CRLF.join(fold(line) for line in head)]
-    if events:
-        first = min(ev.start for ev in events).astimezone(_tz()).date()
-        parts.append(vtimezone(first))
-        parts.extend(CRLF.join(fold(line) for line in vevent(ev, only=only, status=status)) for ev in events)
-    parts.append("END:VCALENDAR")
-    return (CRLF.join(parts) + CRLF).encode()
+    parts = [content_lines(head)]
+    if blocks and first is not None:
+        parts.append(vtimezone(first.astimezone(_tz()).date()).encode())
+        parts.extend(blocks)
+    parts.append(b"END:VCALENDAR")
+    return CRLF.join(parts) + CRLF
 
 
 def _duration(value: timedelta) -> str:

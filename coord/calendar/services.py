@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,12 +64,19 @@ def _role(person: Invitee) -> str:
     return "CHAIR" if person.is_lead else "REQ-PARTICIPANT"
 
 
+@lru_cache(maxsize=8192)
+def _address(value: str) -> str:
+    """The person's address if valid, else "" (cached: a feed meets the same people thousands of times)."""
+    found = clean_addresses([value])
+    return found[0] if found else ""
+
+
 def attendees_of(people: Sequence[Invitee], organizer_email: str) -> list[ics.Attendee]:
     """ATTENDEEs: every invitee with a valid address, except the organiser's own mailbox."""
     out: list[ics.Attendee] = []
     seen = {organizer_email.lower()}
     for person in people:
-        [addr] = clean_addresses([person.email]) or [""]
+        addr = _address(person.email)
         if not addr or addr.lower() in seen:
             continue
         seen.add(addr.lower())
@@ -142,7 +150,7 @@ class SyncResult:
 
 def missing_emails(interview: Interview) -> list[str]:
     """Names of invitees who get no invitation because they have no valid e-mail address."""
-    return [p.name for p in participants_of(interview) if not clean_addresses([p.email])]
+    return [p.name for p in participants_of(interview) if not _address(p.email)]
 
 
 def sync_invitations(interview: Interview, actor: Any = None) -> SyncResult | None:
@@ -264,6 +272,24 @@ def _before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_DIRTY, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _directory_edited(session: Session, _context: Any, _instances: Any) -> None:
+    """Names and mailboxes of people, agencies, rooms and parties appear in every event they take
+    part in: an edit raises the directory version, which renews feed ETags and cached events."""
+    from coord.interviews.models import Party
+
+    kinds = (User, Agency, Room, Party)
+    if not any(isinstance(obj, kinds) and session.is_modified(obj, include_collections=False)
+               for obj in session.dirty):
+        return
+    with session.no_autoflush:
+        key = session.get(FeedKey, ("directory", 0))
+        if key is None:
+            session.add(FeedKey(kind="directory", owner_id=0, generation=1))
+        else:
+            key.generation += 1
 
 
 # --- feeds: secret URLs, who may have them -----------------------------------------------------

@@ -24,10 +24,11 @@ def configure(app: Flask) -> None:
     huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))  # tests/debugging: run in the caller
     if huey.immediate:
         return
+    name = app.config.get("HUEY_NAME", "coord")
     if app.config.get("REDIS_URL"):
-        huey.storage = RedisStorage("coord", url=app.config["REDIS_URL"])
+        huey.storage = RedisStorage(name, url=app.config["REDIS_URL"])
     else:
-        huey.storage = SqliteStorage("coord", filename=app.config["HUEY_SQLITE_PATH"])
+        huey.storage = SqliteStorage(name, filename=app.config["HUEY_SQLITE_PATH"])
 
 
 def enqueue_delivery(message_id: int) -> None:
