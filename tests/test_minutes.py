@@ -335,3 +335,40 @@ def test_drafts_are_not_mailed(api, client, interview):
     page = f"/interviews/{interview.id}/minutes"
     resp = client.post(f"{page}/mail", data={"csrf_token": csrf_token(client, page)})
     assert resp.status_code == 400 and "定稿后才能发送" in resp.get_data(as_text=True)
+
+
+def test_simultaneous_saves_from_the_same_revision_exactly_one_wins(app, live_server, interview):
+    """Eight clients over HTTP (threaded server, real transactions) save from revision 0 at once."""
+    import json
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from coord.accounts.services import create_token
+
+    tokens = [create_token(None, user_by_name(name), "race")[1] for name in ("scjg_coord", "cgj_officer") * 4]
+    interview_id = interview.id
+    db.session.rollback()
+    results: list[int] = []
+    barrier = threading.Barrier(len(tokens))
+
+    def put(i: int, token: str) -> None:
+        body = json.dumps({"revision": 0, "place": f"会议室{i}"}).encode()
+        req = urllib.request.Request(f"{live_server}/api/v1/interviews/{interview_id}/minutes", data=body,
+                                     method="PUT", headers={"Authorization": f"Bearer {token}",
+                                                            "Content-Type": "application/json"})
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                results.append(resp.status)
+        except urllib.error.HTTPError as err:
+            results.append(err.code)
+
+    threads = [threading.Thread(target=put, args=(i, t)) for i, t in enumerate(tokens)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] + [409] * (len(tokens) - 1)
+    minutes = saved_minutes(interview)
+    assert minutes.revision == 1 and len(minutes.revisions) == 1
