@@ -77,4 +77,5 @@ NAV: list[tuple[str, str, str]] = [
     ("accounts.users", "账号管理", "office"),
     ("calendar.index", "日历订阅", "all"),
     ("notify.index", "邮件发送", "office"),
+    ("minutes.index", "约谈笔录", "all"),
 ]
