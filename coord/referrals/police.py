@@ -42,7 +42,7 @@ def _set_clock(item: PoliceReferral, clock: str, start: datetime, due: datetime)
 
 
 def _stop_clock(item: PoliceReferral, now: datetime) -> None:
-    if item.decided_at is not None and now > _end_of_day_after(item.decided_at, DECIDE_DAYS):
+    if item.due_at is not None and now > item.due_at:
         item.late = True
     item.clock = item.due_at = item.warn_at = None
 
