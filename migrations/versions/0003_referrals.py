@@ -96,7 +96,7 @@ def upgrade():
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.create_index('ix_lead_due_on', ['due_on'], unique=False)
         batch_op.create_index('ix_lead_from_state_due', ['from_agency_id', 'state', 'due_on', 'warn_on'], unique=False)
-        batch_op.create_index('ix_lead_to_state_due', ['to_agency_id', 'state', 'due_on', 'warn_on'], unique=False)
+        batch_op.create_index('ix_lead_to_state_due', ['to_agency_id', 'state', 'due_on', 'warn_on', 'late', 'reply_on_time', 'ack_on_time'], unique=False)
         batch_op.create_index('ix_lead_to_id', ['to_agency_id', 'id'], unique=False)
         batch_op.create_index('ix_lead_from_id', ['from_agency_id', 'id'], unique=False)
 
