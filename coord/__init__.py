@@ -19,6 +19,10 @@ FEATURES = [
     "coord.agencies",
     "coord.workdays",
     "coord.audit",
+    "coord.interviews",
+    "coord.scheduling",
+    "coord.notify",
+    "coord.calendar",
     "coord.referrals",
 ]
 

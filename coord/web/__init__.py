@@ -72,6 +72,8 @@ NAV: list[tuple[str, str, str]] = [
     ("audit.index", "操作记录", "all"),
     ("workdays.index", "工作日历", "all"),
     ("accounts.users", "账号管理", "office"),
+    ("calendar.index", "日历订阅", "all"),
+    ("notify.index", "邮件发送", "office"),
     ("referrals.index", "线索移交", "all"),
     ("referrals.police_index", "移送公安", "all"),
     ("referrals.figures", "线索统计", "office"),
