@@ -122,3 +122,24 @@ def test_only_enforcement_agencies_refer_to_police(app):
     with pytest.raises(DomainError, match="本单位接收"):
         police.create(user("scjg_officer"), {"party_name": "x", "suspected_crime": "y", "facts": "z",
                                              "lead_id": str(other.id)})
+
+
+def test_referral_letter_pdf(client, app):
+    from tests import pdf_tools
+
+    item = _report()
+    police.add_materials(user("scjg_officer"), item.id, [Upload("调查报告.pdf", PDF, "report")])
+    login(client, "scjg_officer")
+    resp = client.get(f"/leads/police/{item.id}/letter.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    text = pdf_tools.compact(pdf_tools.text(resp.data))
+    assert "涉嫌犯罪案件移送书" in text and "区公安分局：" in text and "某某食品厂涉嫌生产、销售不符合安全标准的食品罪一案" in text
+    assert "涉嫌犯罪案件调查报告（调查报告.pdf）" in text and "区市场监管局" in text
+    assert pdf_tools.page_count(resp.data) == 1
+    # Kept as the art. 6 referral letter among the materials.
+    path = f"/leads/police/{item.id}"
+    assert client.post(f"{path}/letter", data={"csrf_token": csrf_token(client, path)}).status_code == 303
+    letter = [f for f in police.files_of(item) if f.category == "letter"]
+    assert len(letter) == 1 and letter[0].content_type == "application/pdf"
+    login(client, "cgj_coord")
+    assert client.get(f"/leads/police/{item.id}/letter.pdf").status_code == 404

@@ -1,6 +1,7 @@
 """Pages for leads and police referrals. Thin: parse the form, call a service, render."""
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -313,6 +314,24 @@ def police_approve(referral_id: int):
 def police_materials(referral_id: int):
     uploads = _uploads(category=request.form.get("category", ""))
     return _police_act(referral_id, lambda: police.add_materials(current_user, referral_id, uploads), "材料已上传。")
+
+
+@bp.get("/police/<int:referral_id>/letter.pdf")
+@login_required
+def police_letter(referral_id: int):
+    from coord.referrals import letter
+
+    item, data = letter.letter_pdf(current_user, referral_id)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=f"涉嫌犯罪案件移送书-{item.number}.pdf")
+
+
+@bp.post("/police/<int:referral_id>/letter")
+@login_required
+def police_attach_letter(referral_id: int):
+    from coord.referrals import letter
+
+    return _police_act(referral_id, lambda: letter.attach_letter(current_user, referral_id),
+                       "移送书已生成并作为移送材料保存。")
 
 
 @bp.post("/police/<int:referral_id>/hand-over")
