@@ -148,7 +148,8 @@ def main() -> int:
             busiest = agencies[len(agencies) // 2]
             db.session.add_all([
                 User(username="bench_admin", name="基准管理员", agency_id=busiest, role="admin", password_hash=pw),
-                User(username="bench_coord", name="基准联络员", agency_id=busiest, role="coordinator", password_hash=pw),
+                User(username="bench_coord", name="基准联络员", agency_id=busiest, role="coordinator",
+                     password_hash=pw),
             ])
             db.session.commit()
             results = {}

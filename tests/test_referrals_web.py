@@ -14,8 +14,19 @@ from coord.referrals import services
 from coord.referrals.models import Lead, ReferralFile
 from coord.referrals.storage import Upload
 from tests.conftest import csrf_token, login
-from tests.referrals_fixtures import JPG, PDF, PNG, TXT, agency, docx_bytes, lead_data, make_lead, plain_zip, user, \
-    xlsx_bytes
+from tests.referrals_fixtures import (
+    JPG,
+    PDF,
+    PNG,
+    TXT,
+    agency,
+    docx_bytes,
+    lead_data,
+    make_lead,
+    plain_zip,
+    user,
+    xlsx_bytes,
+)
 
 
 def _form(client, path: str, **data):

@@ -298,7 +298,8 @@ def _clean_lead(data: dict, sender_id: int) -> dict:
     }
     code = _text(data, "party_credit_code", "统一社会信用代码", 18).upper()
     if code and not valid_credit_code(code):
-        raise DomainError("统一社会信用代码格式或校验位不正确（应为 18 位，符合 GB 32100）。", field="party_credit_code")
+        raise DomainError("统一社会信用代码格式或校验位不正确（应为 18 位，符合 GB 32100）。",
+                          field="party_credit_code")
     clean["party_credit_code"] = code
     urgency = (data.get("urgency") or "normal").strip()
     if urgency not in URGENCY:

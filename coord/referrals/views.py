@@ -322,7 +322,8 @@ def police_letter(referral_id: int):
     from coord.referrals import letter
 
     item, data = letter.letter_pdf(current_user, referral_id)
-    return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=f"涉嫌犯罪案件移送书-{item.number}.pdf")
+    return send_file(io.BytesIO(data), mimetype="application/pdf",
+                     download_name=f"涉嫌犯罪案件移送书-{item.number}.pdf")
 
 
 @bp.post("/police/<int:referral_id>/letter")
