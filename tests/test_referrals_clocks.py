@@ -257,3 +257,31 @@ def test_credit_code_check_digit():
     assert services.valid_credit_code("91110000600037341L")
     assert not services.valid_credit_code("91110000600037341X")
     assert not services.valid_credit_code("9111000060003734")
+
+
+def test_figures_match_a_plain_count_of_every_lead(app):
+    """The grouped SQL figures agree with counting each lead by hand, merged duplicates excluded."""
+    a = make_lead(now=at(2026, 9, 28))  # acknowledged late, replied on time
+    services.acknowledge(user("scjg_officer"), a.id, now=at(2026, 10, 8))
+    services.reply(user("scjg_officer"), a.id, {"outcome": "not_opened", "note": "x"}, now=at(2026, 10, 9))
+    b = make_lead(now=at(2026, 9, 28), party_name="乙")  # never acknowledged: overdue on 10-20
+    c = make_lead(now=at(2026, 9, 28), party_name="丙")
+    services.merge(user("scjg_officer"), c.id, b.id)
+    make_lead(sender="scjg_coord", to="cgj", now=at(2026, 10, 19))  # fresh: not overdue on 10-20
+    today = date(2026, 10, 20)
+    got = {r["agency_id"]: r for r in queries.figures(today)}
+    leads = [x for x in db.session.execute(sa.select(Lead)).scalars() if x.state != "merged"]
+    for agency_id, row in got.items():
+        mine = [x for x in leads if x.to_agency_id == agency_id]
+        overdue = [x for x in mine if x.due_on is not None and x.due_on < today]
+        assert row["received"] == len(mine)
+        assert row["open"] == sum(x.state in ("referred", "acknowledged") for x in mine)
+        assert row["overdue_now"] == len(overdue)
+        assert row["late"] == sum(x.late or x in overdue for x in mine)
+        assert row["replied"] == sum(x.reply_on_time is not None for x in mine)
+        assert row["replied_on_time"] == sum(bool(x.reply_on_time) for x in mine)
+        assert row["sent"] == sum(x.from_agency_id == agency_id for x in leads)
+        assert row["sent_overdue"] == sum(x.from_agency_id == agency_id and x.due_on is not None and x.due_on < today
+                                          for x in leads)
+    scjg = got[agency("scjgj").id]
+    assert scjg["overdue_now"] >= 1 and scjg["ack_on_time_rate"] is not None and scjg["ack_on_time_rate"] < 100

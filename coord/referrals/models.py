@@ -99,12 +99,12 @@ class Lead(db.Model):
     __tablename__ = "lead"
     __table_args__ = (
         # Covering indexes: the inbox counts and the per-agency figures read only the index.
-        sa.Index("ix_lead_to_state_due", "to_agency_id", "state", "due_on", "warn_on", "late", "reply_on_time",
-                 "ack_on_time"),
+        sa.Index("ix_lead_to_state_due", "to_agency_id", "state", "late", "reply_on_time", "ack_on_time", "due_on",
+                 "warn_on"),
         sa.Index("ix_lead_from_state_due", "from_agency_id", "state", "due_on", "warn_on"),
         sa.Index("ix_lead_to_id", "to_agency_id", "id"),
         sa.Index("ix_lead_from_id", "from_agency_id", "id"),
-        sa.Index("ix_lead_due_on", "due_on"),
+        sa.Index("ix_lead_due_on", "due_on", "to_agency_id", "from_agency_id", "late"),  # overdue now; reminders
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

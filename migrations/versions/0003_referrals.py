@@ -94,9 +94,9 @@ def upgrade():
     sa.UniqueConstraint('number')
     )
     with op.batch_alter_table('lead', schema=None) as batch_op:
-        batch_op.create_index('ix_lead_due_on', ['due_on'], unique=False)
+        batch_op.create_index('ix_lead_due_on', ['due_on', 'to_agency_id', 'from_agency_id', 'late'], unique=False)
         batch_op.create_index('ix_lead_from_state_due', ['from_agency_id', 'state', 'due_on', 'warn_on'], unique=False)
-        batch_op.create_index('ix_lead_to_state_due', ['to_agency_id', 'state', 'due_on', 'warn_on', 'late', 'reply_on_time', 'ack_on_time'], unique=False)
+        batch_op.create_index('ix_lead_to_state_due', ['to_agency_id', 'state', 'late', 'reply_on_time', 'ack_on_time', 'due_on', 'warn_on'], unique=False)
         batch_op.create_index('ix_lead_to_id', ['to_agency_id', 'id'], unique=False)
         batch_op.create_index('ix_lead_from_id', ['from_agency_id', 'id'], unique=False)
 
