@@ -47,6 +47,11 @@ def test_refer_acknowledge_reply_accept(page, tmp_path):
     page.get_by_role("button", name="签收").click()
     expect(page.locator("h1")).to_contain_text("核查中")
     expect(page.locator("#lead-clock")).to_contain_text("回复期限")
+    # A reply without an outcome is refused with a message, and the page stays usable.
+    page.get_by_label("处理情况说明").fill("已核查。")
+    page.get_by_role("button", name="提交回复").click()
+    expect(page.get_by_role("alert")).to_contain_text("请选择处理结果")
+    expect(page.locator("h1")).to_contain_text("核查中")
     page.get_by_label("处理结果").select_option(label="采取柔性执法方式处理")
     page.get_by_label("柔性执法方式（采取柔性执法方式时选择）").select_option(label="告知建议")
     page.get_by_label("处理情况说明").fill("经核查属实，已书面告知办照要求，当事人承诺七日内办结。")

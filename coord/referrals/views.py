@@ -19,6 +19,14 @@ from coord.web import NAV_BADGES
 bp = Blueprint("referrals", __name__, url_prefix="/leads")
 
 
+def _status(err: DomainError | None) -> int:
+    """The error's status for plain requests; 200 for htmx (boosted forms), which swaps only 2xx
+    answers, so the page with the message replaces the old one and its htmx parts are processed."""
+    if err is None or htmx:
+        return 200
+    return err.status
+
+
 def _uploads(name: str = "files", category: str = "") -> list[Upload]:
     limit = storage.max_bytes()
     out = []
@@ -50,7 +58,8 @@ def _act(lead_id: int, action: Callable[[], Any], success: str):
         raise
     except DomainError as err:
         db.session.rollback()
-        return _show(lead_id, err, err.status, dict(request.form))
+        body, status = _show(lead_id, err, _status(err), dict(request.form))
+        return body, status, {"HX-Replace-Url": url_for("referrals.show", lead_id=lead_id)} if htmx else {}
     flash(success, "success")
     return redirect(url_for("referrals.show", lead_id=lead_id), 303)
 
@@ -94,7 +103,7 @@ def new():
         else:
             flash(f"线索 {lead.number} 已移交{lead.to_agency.name}。", "success")
             return redirect(url_for("referrals.show", lead_id=lead.id), 303)
-    status = error.status if error else 200
+    status = _status(error)
     return render_template("referrals/new.html", form=form, error=error, kinds=services.kinds(),
                            receivers=services.receivers(), urgency=URGENCY,
                            max_mb=storage.max_bytes() // (1024 * 1024)), status
@@ -240,8 +249,8 @@ def kinds():
         else:
             flash("办理时限已保存。", "success")
             return redirect(url_for("referrals.kinds"), 303)
-    return render_template("referrals/kinds.html", kinds=services.kinds(active_only=False), error=error), (
-        error.status if error else 200)
+    return render_template("referrals/kinds.html", kinds=services.kinds(active_only=False), error=error), _status(
+        error)
 
 
 # --- police referrals -----------------------------------------------------------------------------
@@ -264,7 +273,9 @@ def _police_act(referral_id: int, action: Callable[[], Any], success: str):
         raise
     except DomainError as err:
         db.session.rollback()
-        return _police_show(referral_id, err, err.status)
+        body, status = _police_show(referral_id, err, _status(err))
+        here = url_for("referrals.police_show", referral_id=referral_id)
+        return body, status, {"HX-Replace-Url": here} if htmx else {}
     flash(success, "success")
     return redirect(url_for("referrals.police_show", referral_id=referral_id), 303)
 
@@ -292,7 +303,7 @@ def police_new():
             flash(f"移送 {item.number} 已报请负责人审批（3日内作出决定）。", "success")
             return redirect(url_for("referrals.police_show", referral_id=item.id), 303)
     return render_template("referrals/police_new.html", form=form, error=error,
-                           police=police.police_agencies()), (error.status if error else 200)
+                           police=police.police_agencies()), _status(error)
 
 
 @bp.get("/police/<int:referral_id>")
