@@ -133,3 +133,18 @@ def test_overdue_filter_and_openapi(api, client):
                  "/api/v1/leads/{lead_id}/accept", "/api/v1/leads/{lead_id}/send-back",
                  "/api/v1/leads/{lead_id}/merge"]:
         assert path in spec["paths"], path
+
+
+def test_no_calendar_data_for_the_deadline_is_a_clear_error(api):
+    """With the calendar not yet entered past today, a referral is refused and nothing is saved."""
+    from coord.timeutil import local_today
+    from coord.workdays.models import WorkDay
+
+    today = local_today()
+    db.session.execute(sa.delete(WorkDay).where(WorkDay.day > today))
+    db.session.commit()
+    before = db.session.execute(sa.select(sa.func.count()).select_from(Lead)).scalar_one()
+    resp = _new(api("cgj_coord"))
+    assert resp.status_code == 400
+    assert "工作日历尚未录入" in resp.json["message"] and resp.json["field"] == "deadline"
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Lead)).scalar_one() == before
