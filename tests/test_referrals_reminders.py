@@ -60,3 +60,24 @@ def test_send_reminders_command(app):
     assert any(k.endswith(":overdue") for k in keys)
     again = app.test_cli_runner().invoke(args=["send-reminders"])
     assert "reminders queued: 0" in again.output
+
+
+def test_police_clock_reminders_go_to_the_side_that_must_act(app):
+    from coord.referrals import police
+
+    item = police.create(user("scjg_officer"), {"party_name": "某某食品厂", "suspected_crime": "销售伪劣产品罪",
+                                                "facts": "货值逾五万元。"}, now=at(2026, 10, 12, 9))
+    police.approve(user("scjg_coord"), item.id, True, now=at(2026, 10, 12, 10))  # hand over by 10-13 10:00
+    send_reminders(now=at(2026, 10, 12, 20))
+    assert _police_outbox(item.id) == []  # 10 of 24 hours
+    send_reminders(now=at(2026, 10, 13, 8))  # past 80%
+    send_reminders(now=at(2026, 10, 13, 9))
+    send_reminders(now=at(2026, 10, 13, 11))  # overdue
+    before, overdue = _police_outbox(item.id)
+    assert "即将到期" in before.subject and "scjgj@spb.example.cn" in before.to_addrs
+    assert "已超期" in overdue.subject and "gafj@spb.example.cn" not in overdue.to_addrs
+
+
+def _police_outbox(item_id: int) -> list[OutboxMessage]:
+    return list(db.session.execute(sa.select(OutboxMessage).where(
+        OutboxMessage.key.like(f"police:{item_id}:%")).order_by(OutboxMessage.id)).scalars())

@@ -14,6 +14,7 @@ from flask import current_app
 from coord.accounts.models import User
 from coord.dbtypes import utcnow, write_lock
 from coord.extensions import db
+from coord.notify.models import OutboxMessage
 from coord.referrals import services
 from coord.referrals.models import Lead
 
@@ -75,5 +76,35 @@ def send_reminders(now: datetime | None = None) -> int:
         if queue_mail(_recipients(agencies), subject, text, key=key) is not None:
             queued += 1
         lead.reminders_sent = ";".join(filter(None, [lead.reminders_sent, key]))
+    queued += _police_reminders(now)
     db.session.commit()
+    return queued
+
+
+def _police_reminders(now: datetime) -> int:
+    """The 310号令 clocks: the side that must act is told at 80% and when the time is up.
+
+    Once per referral, clock and stage through the outbox key (queueing a key again is a no-op)."""
+    from coord.notify.services import queue_mail
+    from coord.referrals.models import PoliceReferral
+    from coord.timeutil import fmt_local
+
+    items = db.session.execute(
+        sa.select(PoliceReferral).where(PoliceReferral.due_at.is_not(None), PoliceReferral.warn_at <= now)
+    ).scalars().all()
+    queued = 0
+    for item in items:
+        stage = "overdue" if item.due_at < now else "before"
+        key = f"police:{item.id}:{item.clock}:{item.due_at.isoformat()}:{stage}"
+        actor = item.police_agency_id if item.clock in ("decide", "reconsider") else item.agency_id
+        due = fmt_local(item.due_at)
+        subject = (f"【已超期】移送 {item.number}：{item.clock_label}期限（{due}）已过" if stage == "overdue"
+                   else f"【即将到期】移送 {item.number}：须于 {due} 前完成{item.clock_label}")
+        text = (f"涉嫌犯罪案件移送 {item.number}（{item.party_name}，涉嫌{item.suspected_crime}）"
+                f"{item.clock_label}期限为 {due}（国务院令第310号）。\n\n"
+                f"请登录柔性执法协同平台办理：{_base_url()}/leads/police/{item.id}\n")
+        existing = db.session.execute(sa.select(sa.literal(1)).select_from(OutboxMessage).where(
+            OutboxMessage.key == key)).first()
+        if existing is None and queue_mail(_recipients([actor]), subject, text, key=key) is not None:
+            queued += 1
     return queued
