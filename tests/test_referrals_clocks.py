@@ -285,3 +285,35 @@ def test_figures_match_a_plain_count_of_every_lead(app):
                                           for x in leads)
     scjg = got[agency("scjgj").id]
     assert scjg["overdue_now"] >= 1 and scjg["ack_on_time_rate"] is not None and scjg["ack_on_time_rate"] < 100
+
+
+def test_concurrent_acknowledgements_only_one_wins(app):
+    """Two officers press 签收 at once: one succeeds, the other is told it is already acknowledged."""
+    import threading
+
+    lead_id = make_lead().id
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def officer(name: str) -> None:
+        with app.app_context():
+            actor = user(name)
+            db.session.commit()  # end the read: the service begins its own serialised transaction
+            barrier.wait()
+            try:
+                services.acknowledge(actor, lead_id)
+                results.append("ok")
+            except Conflict:
+                db.session.rollback()
+                results.append("conflict")
+
+    threads = [threading.Thread(target=officer, args=(n,)) for n in ("scjg_officer", "scjg_coord") * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["conflict", "conflict", "conflict", "ok"]
+    db.session.rollback()
+    acks = db.session.execute(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.entity_id == str(lead_id), AuditEntry.action == "lead.acknowledge")).scalar_one()
+    assert acks == 1
