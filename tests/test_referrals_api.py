@@ -148,3 +148,34 @@ def test_no_calendar_data_for_the_deadline_is_a_clear_error(api):
     assert resp.status_code == 400
     assert "工作日历尚未录入" in resp.json["message"] and resp.json["field"] == "deadline"
     assert db.session.execute(sa.select(sa.func.count()).select_from(Lead)).scalar_one() == before
+
+
+def test_files_through_the_api_scoped(api):
+    import hashlib
+    import io
+
+    from tests.referrals_fixtures import PDF, TXT
+
+    cgj, scjg, outsider = api("cgj_coord"), api("scjg_officer"), api("sthj_coord")
+    lead_id = _new(cgj).json["id"]
+    resp = cgj.post(f"/api/v1/leads/{lead_id}/files", data={"files": [(io.BytesIO(PDF), "检查笔录.pdf")]},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 200, resp.json
+    [f] = resp.json["files"]
+    assert f["sha256"] == hashlib.sha256(PDF).hexdigest() and f["size"] == len(PDF) and f["step"] == "referral"
+    assert scjg.get(f["url"]).data == PDF
+    assert outsider.get(f["url"]).status_code == 404
+    assert outsider.post(f"/api/v1/leads/{lead_id}/files", data={"files": [(io.BytesIO(TXT), "a.txt")]},
+                         content_type="multipart/form-data").status_code == 404
+    bad = cgj.post(f"/api/v1/leads/{lead_id}/files", data={"files": [(io.BytesIO(b"MZ\x90\x00"), "a.pdf")]},
+                   content_type="multipart/form-data")
+    assert bad.status_code == 400 and "类型不允许" in bad.json["message"]
+    # The receiver adds its files once it has acknowledged; before that it is told why not.
+    early = scjg.post(f"/api/v1/leads/{lead_id}/files", data={"files": [(io.BytesIO(TXT), "核查记录.txt")]},
+                      content_type="multipart/form-data")
+    assert early.status_code == 409 and "不能添加附件" in early.json["message"]
+    scjg.post(f"/api/v1/leads/{lead_id}/acknowledge")
+    ok = scjg.post(f"/api/v1/leads/{lead_id}/files", data={"files": [(io.BytesIO(TXT), "核查记录.txt")]},
+                   content_type="multipart/form-data")
+    assert ok.status_code == 200 and [x["step"] for x in ok.json["files"]] == ["referral", "reply"]
+    assert len(cgj.get(f"/api/v1/leads/{lead_id}").json["files"]) == 2

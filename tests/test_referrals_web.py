@@ -130,7 +130,7 @@ def test_scoping_every_page_download_and_action(client):
     lid = lead.id
     gets = [f"/leads/{lid}", f"/leads/files/{file.id}", f"/audit/lead/{lid}"]
     posts = ["acknowledge", "return", "redirect", "reply", "extension", "extension/decide", "accept", "send-back",
-             "merge", "supervise", "supervision/answer"]
+             "merge", "supervise", "supervision/answer", "files"]
     for outsider in ("sthj_coord", "viewer", "gafj_officer"):
         login(client, outsider)
         token = csrf_token(client, "/leads/")

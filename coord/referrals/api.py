@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Response
 from marshmallow import Schema, fields
 
-from coord.api import api_blueprint, current_api_user
+from coord.api import API_PREFIX, api_blueprint, current_api_user
 from coord.referrals import queries, services
 from coord.referrals.models import Lead
 from coord.timeutil import isoformat_local, local_today
@@ -56,6 +56,13 @@ class LeadSchema(Schema):
     ack_on_time = fields.Bool(allow_none=True)
     reply_on_time = fields.Bool(allow_none=True)
     pending_extension = fields.Function(lambda lead: _pending(lead))
+    files = fields.Function(lambda lead: [_file(f) for f in services.files_of(lead)])
+
+
+def _file(f) -> dict:
+    return {"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size,
+            "sha256": f.sha256, "step": f.step, "uploaded_at": isoformat_local(f.uploaded_at),
+            "url": f"{API_PREFIX}/leads/files/{f.id}"}
 
 
 def _deadline(day):
@@ -289,3 +296,45 @@ def answer_supervision(args, lead_id: int):
     user = current_api_user()
     services.answer_supervision(user, lead_id, args["answer"])
     return services.get_lead(user, lead_id)
+
+
+class FilesForm(Schema):
+    """multipart/form-data: one or more parts named `files`."""
+
+    files = fields.Raw(metadata={"type": "array", "items": {"type": "string", "format": "binary"}})
+
+
+@blp.post("/<int:lead_id>/files")
+@blp.arguments(FilesForm, location="files")
+@blp.response(200, LeadSchema)
+@blp.doc(security=SECURITY)
+def add_files(_args, lead_id: int):
+    """Attach files (multipart `files`): the sender before acknowledgement, the receiver while verifying.
+
+    Files are recognised by their content (PDF, JPG, PNG, DOCX, XLSX, TXT) within the size limit.
+    """
+    from flask import request
+
+    from coord.referrals import storage
+
+    limit = storage.max_bytes()
+    uploads = [storage.Upload(f.filename or "", f.read(limit + 1)) for f in request.files.getlist("files")]
+    user = current_api_user()
+    services.add_files(user, lead_id, uploads)
+    return services.get_lead(user, lead_id)
+
+
+@blp.get("/files/<int:file_id>")
+@blp.doc(security=SECURITY)
+def download(file_id: int):
+    """Download a file (404 unless the caller may see its lead or police referral)."""
+    from flask import abort, send_file
+
+    from coord.referrals import storage
+
+    row = services.file_for(current_api_user(), file_id)
+    path = storage.path_for(row.sha256)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename,
+                     etag=row.sha256, max_age=0)

@@ -604,6 +604,28 @@ def answer_supervision(actor: Any, lead_id: int, answer: str, now: datetime | No
     return item
 
 
+def add_files(actor: Any, lead_id: int, uploads: Sequence[Upload], now: datetime | None = None
+              ) -> list[ReferralFile]:
+    """More files: the sender's while the lead waits for acknowledgement (or was returned), the
+    receiver's while it verifies (they go with the reply)."""
+    lead = _lead_for_change(actor, lead_id)
+    require_role(actor, *ACTING_ROLES)
+    if actor.agency_id == lead.from_agency_id and lead.state in ("referred", "returned"):
+        _sender(actor, lead, "补充附件")
+        step = "referral"
+    elif actor.agency_id == lead.to_agency_id and lead.state == "acknowledged":
+        step = "reply"
+    else:
+        raise Conflict(f"该线索当前状态为“{lead.state_label}”，您不能添加附件。", details={"state": lead.state})
+    if not uploads:
+        raise DomainError("请选择要上传的文件。", field="files")
+    rows = _attach(actor, _check_files(uploads), step=step, lead=lead)
+    db.session.flush()
+    _record(actor, "lead.files", lead, "添加附件：" + "、".join(r.filename for r in rows))
+    db.session.commit()
+    return rows
+
+
 def update_kind(actor: Any, kind_id: int, data: dict) -> LeadKind:
     """The office sets the clocks of a kind of lead (working days)."""
     if not actor.is_office:

@@ -142,6 +142,12 @@ def reply(lead_id: int):
                 "处理情况已回复。")
 
 
+@bp.post("/<int:lead_id>/files")
+@login_required
+def add_files(lead_id: int):
+    return _act(lead_id, lambda: services.add_files(current_user, lead_id, _uploads()), "附件已添加。")
+
+
 @bp.post("/<int:lead_id>/extension")
 @login_required
 def extension(lead_id: int):
