@@ -23,6 +23,7 @@ FEATURES = [
     "coord.scheduling",
     "coord.notify",
     "coord.calendar",
+    "coord.minutes",
     "coord.referrals",
 ]
 

@@ -43,8 +43,14 @@ def read_busy(data: bytes, *, limit: int, now: datetime | None = None) -> tuple[
         raise DomainError(f"无法解析日历文件：{_short(err)}", field="file") from None
     if getattr(cal, "name", "") != "VCALENDAR":
         raise DomainError("文件不是 iCalendar（.ics）日历文件。", field="file")
+    recurring: set[str] = set()  # UIDs with RRULE/RDATE or overrides: keyed per occurrence
+    seen: set[str] = set()
     for number, ev in enumerate(cal.walk("VEVENT"), start=1):
         _check_event(ev, number)
+        uid = str(ev.get("UID", ""))
+        if "RRULE" in ev or "RDATE" in ev or "RECURRENCE-ID" in ev or uid in seen:
+            recurring.add(uid)
+        seen.add(uid)
 
     now = now or datetime.now(UTC)
     tz = local_tz()
@@ -66,7 +72,9 @@ def read_busy(data: bytes, *, limit: int, now: datetime | None = None) -> tuple[
             if end - start > MAX_BLOCK:
                 skipped.append(f"“{summary or '未命名'}”超过 92 天")
                 continue
-            key = f"{ev.get('UID', '')}|{start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"[:300]
+            uid = str(ev.get("UID", ""))
+            key = uid if uid and uid not in recurring else f"{uid}|{_occurrence_id(ev, start)}"
+            key = key[:300]
             occurrences[key] = Occurrence(key, start, end, (summary or "日历导入")[:200])
     except DomainError:
         raise
@@ -89,6 +97,12 @@ def _check_event(ev, number: int) -> None:
         raise DomainError(f"日程“{summary}”的时间格式无效，未导入任何内容。", field="file") from None
     if isinstance(start, datetime) and "DTEND" not in ev and "DURATION" not in ev:
         raise DomainError(f"日程“{summary}”没有结束时间（DTEND 或 DURATION），未导入任何内容。", field="file")
+
+
+def _occurrence_id(ev, start: datetime) -> str:
+    """Which occurrence of a series this is: its RECURRENCE-ID (the original start), in UTC."""
+    rid = ev.decoded("RECURRENCE-ID") if "RECURRENCE-ID" in ev else start
+    return _instant(rid, local_tz()).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _instant(value: date | datetime, tz) -> datetime:

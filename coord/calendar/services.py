@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -206,8 +206,9 @@ def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ic
     subject = SUBJECTS[kind].format(title=interview.title)
     context = {"interview": interview, "ev": ev, "kind": kind, "when": _when(ev), "room": ev.room,
                "organizer": ev.organizer_name}
-    text = render_template("calendar/invite_email.txt", **context)
-    html = render_template("calendar/invite_email.html", **context)
+    # The app's environment without request context processors: this also runs outside requests.
+    text = current_app.jinja_env.get_template("calendar/invite_email.txt").render(**context)
+    html = current_app.jinja_env.get_template("calendar/invite_email.html").render(**context)
     digest = hashlib.sha256(",".join(sorted(a.email.lower() for a in to)).encode()).hexdigest()[:16]
     queue_mail([f"{a.name} <{a.email}>" for a in to], subject, text, html, calendar=data,
                calendar_method=method, key=f"invite:{interview.id}:{interview.sequence}:{method}:{digest}")
@@ -228,7 +229,9 @@ def _remember(interview: Interview, state: InvitationState | None, to: Sequence[
 
 
 def _audit(actor: Any, interview: Interview, summary: str) -> None:
-    audit.record(actor, "calendar.invite", "interview", interview.id, agencies=interview.agency_ids, summary=summary)
+    # Its own entity type (same id and visibility as the interview): the interview's trail stays its own.
+    audit.record(actor, "calendar.invite", "calendar_invite", interview.id, agencies=interview.agency_ids,
+                 summary=summary)
 
 
 def _current_actor() -> Any:
@@ -435,5 +438,15 @@ def _feed_visible(kind: str):
     return can_see
 
 
+def _invite_visible(user: Any, entity_id: str) -> bool:
+    from coord.interviews.services import can_see
+
+    try:
+        return can_see(user, db.session.get(Interview, int(entity_id)))
+    except ValueError:
+        return False
+
+
+audit.register_entity("calendar_invite", "日程邀请", _invite_visible)
 for _kind, _label in FEED_KINDS.items():
     audit.register_entity(f"feed_{_kind}", f"{_label}日历订阅", _feed_visible(_kind))

@@ -9,7 +9,12 @@ from coord.calendar.models import FEED_KINDS
 from coord.errors import DomainError
 from coord.extensions import db, htmx
 
-bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+bp = Blueprint("calendar", __name__, url_prefix="/cal")
+
+
+@bp.app_template_global("invite_missing_emails")
+def invite_missing_emails(interview) -> list[str]:
+    return services.missing_emails(interview)
 
 
 def calendar_response(data: bytes, filename: str, method: str | None = None) -> Response:

@@ -62,6 +62,7 @@ def notice_context(**overrides: Any) -> dict[str, Any]:
         "number": "沙市监约通〔2026〕3号",
         "party": PARTY,
         "reason": "经查，你单位存在食品贮存不规范、门前占道堆放货物等问题，群众多次投诉。",
+        "legal_basis": "",
         "organiser": "重庆市沙坪坝区市场监督管理局",
         "co_organisers": ["重庆市沙坪坝区城市管理局"],
         "starts_at": dt.datetime(2026, 3, 5, 9, 30, tzinfo=SHANGHAI),
