@@ -24,6 +24,7 @@ FEATURES = [
     "coord.notify",
     "coord.calendar",
     "coord.minutes",
+    "coord.referrals",
 ]
 
 

@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = timeutil.fmt_local
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["nav_items"] = NAV
+    app.jinja_env.globals["nav_badge"] = nav_badge
 
     @app.context_processor
     def inject():
@@ -78,4 +79,17 @@ NAV: list[tuple[str, str, str]] = [
     ("calendar.index", "日历订阅", "all"),
     ("notify.index", "邮件发送", "office"),
     ("minutes.index", "约谈笔录", "all"),
+    ("referrals.index", "线索移交", "all"),
+    ("referrals.police_index", "移送公安", "all"),
+    ("referrals.figures", "线索统计", "office"),
 ]
+
+# Optional count badges on nav entries: endpoint -> fn(user) -> int (0 shows nothing).
+NAV_BADGES: dict = {}
+
+
+def nav_badge(endpoint: str) -> int:
+    from flask_login import current_user
+
+    fn = NAV_BADGES.get(endpoint)
+    return fn(current_user) if fn and current_user.is_authenticated else 0
