@@ -70,5 +70,6 @@ NAV: list[tuple[str, str, str]] = [
     ("agencies.index", "单位名录", "all"),
     ("audit.index", "操作记录", "all"),
     ("workdays.index", "工作日历", "all"),
+    ("lists.index", "两张清单", "all"),
     ("accounts.users", "账号管理", "office"),
 ]
