@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -265,7 +265,14 @@ def write_sheet(kind: str, agency_name: str, items: list[Any], *, version_label:
         cell.font = Font(name="黑体", size=11, bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = border
-    for item in items:
+    # One named style for every body cell: far cheaper than setting font, border and alignment per cell.
+    body = NamedStyle(name="annex_body", font=Font(name="宋体", size=10.5), border=border, alignment=wrap)
+    code_body = NamedStyle(name="annex_code", font=Font(name="宋体", size=10.5), border=border, alignment=wrap,
+                           number_format="@")  # text: keep leading zeros
+    wb.add_named_style(body)
+    wb.add_named_style(code_body)
+    code_column = next(n for n, (f, _) in enumerate(columns, start=1) if f == "matter_code")
+    for row_number, item in enumerate(items, start=4):
         values = []
         for field_name, _ in columns:
             if field_name == "measures":
@@ -273,15 +280,11 @@ def write_sheet(kind: str, agency_name: str, items: list[Any], *, version_label:
             else:
                 values.append(getattr(item, field_name))
         ws.append(values)
-        for cell in ws[ws.max_row]:
-            cell.alignment = wrap
-            cell.border = border
-            cell.font = Font(name="宋体", size=10.5)
-            if columns[cell.column - 1][0] == "matter_code":
-                cell.number_format = "@"  # keep leading zeros
+        for column in range(1, len(columns) + 1):  # by index: ws.max_row is a scan of every cell
+            ws.cell(row_number, column).style = "annex_code" if column == code_column else "annex_body"
     ws.append([])
     ws.append([NOTES[kind]])
-    ws.cell(ws.max_row, 1).font = Font(name="宋体", size=9)
+    ws.cell(len(items) + 5, 1).font = Font(name="宋体", size=9)
 
     for index, (field_name, _) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(index)].width = WIDTHS[field_name]
