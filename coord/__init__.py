@@ -20,6 +20,10 @@ FEATURES = [
     "coord.workdays",
     "coord.audit",
     "coord.lists",
+    "coord.interviews",
+    "coord.scheduling",
+    "coord.notify",
+    "coord.minutes",
 ]
 
 

@@ -72,4 +72,6 @@ NAV: list[tuple[str, str, str]] = [
     ("workdays.index", "工作日历", "all"),
     ("lists.index", "两张清单", "all"),
     ("accounts.users", "账号管理", "office"),
+    ("notify.index", "邮件发送", "office"),
+    ("minutes.index", "约谈笔录", "all"),
 ]

@@ -1,0 +1,274 @@
+"""Official PDFs: Jinja templates under `coord/templates/documents/` rendered by WeasyPrint.
+
+Rules (DESIGN.md, "PDFs"): GB/T 9704-2012 page, `<html lang="zh-CN">`, explicit font stacks,
+fonts embedded as subsets (HarfBuzz, never `full_fonts`), one `FontConfiguration` per process,
+a character no font covers is an error (WeasyPrint only logs a warning and draws a box), the
+renderer fetches nothing from the network, and identical input gives identical bytes, so the
+output is cached on disk by a hash of its input.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import mimetypes
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from coord.errors import DomainError
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DOCUMENTS_DIR = PACKAGE_DIR / "templates" / "documents"
+STATIC_DIR = PACKAGE_DIR / "static"
+# The only places a document may load files from (its own templates' folder and our static files).
+ALLOWED_ROOTS = (DOCUMENTS_DIR, STATIC_DIR)
+PDFA_VARIANT = "pdf/a-2b"
+# Raise when a change to this module changes the bytes produced for the same HTML.
+RENDERER_VERSION = "1"
+
+log = logging.getLogger(__name__)
+
+
+class DocumentError(DomainError):
+    """The document cannot be produced as asked (missing glyph, forbidden resource, ...)."""
+
+    status = 422
+
+
+class _RefusedURL(Exception):
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+def _cn_date(value: dt.date | dt.datetime | None) -> str:
+    """2026年3月5日 (no leading zeros, as official documents write dates)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = _local(value)
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def _cn_time(value: dt.datetime | None) -> str:
+    """9时05分."""
+    if value is None:
+        return ""
+    value = _local(value)
+    return f"{value.hour}时{value.minute:02d}分"
+
+
+def _cn_datetime(value: dt.datetime | None) -> str:
+    return f"{_cn_date(value)}{_cn_time(value)}" if value else ""
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value
+    from coord.timeutil import to_local
+
+    return to_local(value)
+
+
+_CN_DIGITS = "〇一二三四五六七八九"
+
+
+def _cn_number(value: int) -> str:
+    """1..99 as Chinese numerals (一、二、…、十一) for list headings."""
+    if value < 10:
+        return _CN_DIGITS[value]
+    tens, units = divmod(value, 10)
+    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[units] if units else "")
+
+
+_env = Environment(
+    loader=FileSystemLoader(str(DOCUMENTS_DIR)),
+    autoescape=select_autoescape(("html",), default_for_string=True),
+    undefined=StrictUndefined,  # a field missing from an official document is a bug, not a blank
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters.update(cn_date=_cn_date, cn_time=_cn_time, cn_datetime=_cn_datetime, cn_number=_cn_number)
+
+
+def render_html(template: str, context: dict[str, Any]) -> str:
+    """The HTML of a document template (name relative to `templates/documents/`)."""
+    return _env.get_template(template).render(**context)
+
+
+# --- fonts, fetching, warnings -----------------------------------------------------------------
+
+_render_lock = threading.Lock()  # WeasyPrint/Pango state is shared; one render at a time per process
+_font_config: Any = None
+_font_config_pid: int | None = None
+
+
+def font_configuration() -> Any:
+    """The process's single FontConfiguration (made again after a fork)."""
+    global _font_config, _font_config_pid
+    if _font_config is None or _font_config_pid != os.getpid():
+        from weasyprint.text.fonts import FontConfiguration
+
+        _font_config = FontConfiguration()
+        _font_config_pid = os.getpid()
+    return _font_config
+
+
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class LocalOnlyFetcher(URLFetcher):
+        """Serves our own template and static files; refuses every other URL, network or not."""
+
+        def __init__(self) -> None:
+            super().__init__(fail_on_errors=True)
+
+        def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+            path = _allowed_path(url)
+            if path is None:
+                raise _RefusedURL(url)
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+
+    return LocalOnlyFetcher()
+
+
+def _allowed_path(url: str) -> Path | None:
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = Path(unquote(parts.path)).resolve()
+    if not path.is_file():
+        return None
+    return path if any(path.is_relative_to(root) for root in ALLOWED_ROOTS) else None
+
+
+class _Problems(logging.Handler):
+    """Collects WeasyPrint's warnings during one render: missing glyphs and failed resources."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.missing: list[str] = []
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, str) and record.msg.startswith(".notdef glyph"):
+            char = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            if char not in self.missing:
+                self.missing.append(str(char))
+        elif record.levelno >= logging.ERROR:
+            self.errors.append(record.getMessage())
+        else:
+            log.info("WeasyPrint: %s", record.getMessage())
+
+
+@contextmanager
+def _collect_problems() -> Iterator[_Problems]:
+    logger = logging.getLogger("weasyprint")
+    handler = _Problems()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def _missing_glyph_message(chars: list[str]) -> str:
+    shown = "、".join(f"“{c}”（U+{ord(c):04X}）" for c in chars)
+    return f"文书中的字符 {shown} 没有可用的字体，无法生成 PDF。请改用规范汉字，或请管理员安装覆盖该字符的字体。"
+
+
+# --- rendering and the cache -------------------------------------------------------------------
+
+def cache_key(html: str, variant: str | None) -> str:
+    """SHA-256 of everything that decides the bytes: the HTML (template, styles and context
+    are all in it), the variant, the WeasyPrint version and this renderer's version."""
+    import weasyprint
+
+    digest = hashlib.sha256()
+    for part in (RENDERER_VERSION, weasyprint.__version__, variant or "pdf", html):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def html_to_pdf(html: str, *, pdfa: bool = False, cache_dir: Path | None = None, key: str | None = None) -> bytes:
+    """Render HTML to PDF bytes; with `cache_dir`, reuse an earlier identical render."""
+    variant = PDFA_VARIANT if pdfa else None
+    key = key or cache_key(html, variant)
+    path = cache_dir / key[:2] / f"{key}.pdf" if cache_dir else None
+    if path is not None and path.is_file():
+        return path.read_bytes()
+    data = _render(html, variant, key)
+    if path is not None:
+        _write_atomically(path, data)
+    return data
+
+
+def _render(html: str, variant: str | None, key: str) -> bytes:
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    with _render_lock, _collect_problems() as problems:
+        try:
+            document = HTML(string=html, base_url=DOCUMENTS_DIR.as_uri() + "/", url_fetcher=_fetcher())
+            data = document.write_pdf(
+                font_config=font_configuration(),
+                pdf_variant=variant,
+                # A fixed file identifier (the input's hash) instead of one that varies.
+                pdf_identifier=key[:32].encode("ascii"),
+                full_fonts=False,
+            )
+        except FatalURLFetchingError as exc:
+            cause = exc.__cause__
+            url = cause.url if isinstance(cause, _RefusedURL) else str(exc)
+            raise DocumentError(
+                f"文书引用了不允许的资源：{url}。生成 PDF 时不访问网络，只使用本系统自带的文件。"
+            ) from exc
+    if problems.missing:
+        raise DocumentError(_missing_glyph_message(problems.missing))
+    if problems.errors:
+        raise DocumentError("生成 PDF 失败：" + "；".join(problems.errors))
+    return data
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def default_cache_dir() -> Path | None:
+    """`PDF_CACHE_DIR` or `instance/pdf-cache` of the current app; no cache outside an app."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None
+    configured = current_app.config.get("PDF_CACHE_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "pdf-cache"
+
+
+def render_pdf(template: str, context: dict[str, Any], *, pdfa: bool = False, use_cache: bool = True) -> bytes:
+    """Render `templates/documents/<template>` with `context` to PDF (PDF/A-2b when `pdfa`).
+
+    Raises `DocumentError` (Chinese message) for a character no font covers or a resource
+    outside our own files. Cached under instance/pdf-cache by the hash of the input.
+    """
+    html = render_html(template, context)
+    return html_to_pdf(html, pdfa=pdfa, cache_dir=default_cache_dir() if use_cache else None)

@@ -1,0 +1,680 @@
+"""Every state change of an interview: rule check, change, audit entry, in one transaction.
+
+State machine: draft -> scheduled (schedule) -> scheduled (reschedule) -> held (mark_held);
+draft/scheduled -> cancelled (cancel). Rectification items and follow-up visits come after `held`.
+Who may do what: the lead agency's coordinators (and the leading-group office) organise; the
+co-organising agencies confirm or decline; anybody of an involved agency may read; everybody
+else gets 404 (the interview's existence is not revealed).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from coord.accounts.models import User
+from coord.accounts.scoping import may_see
+from coord.agencies.models import Agency
+from coord.audit import services as audit
+from coord.dbtypes import utcnow, write_lock
+from coord.errors import Conflict, DomainError, Forbidden, NotFound
+from coord.extensions import db
+from coord.interviews.models import (
+    FOLLOW_UP_RESULTS,
+    MEASURES,
+    PROBLEM_KINDS,
+    STATUSES,
+    FollowUp,
+    Interview,
+    InterviewAgency,
+    InterviewParticipant,
+    Party,
+    PartyAttendee,
+    RectificationItem,
+)
+from coord.interviews.validation import credit_code_error, id_number_error
+from coord.scheduling import services as sched
+from coord.scheduling.slots import check_slot, find_slots, nth_working_day_after
+from coord.timeutil import fmt_local, isoformat_local, local_today
+from coord.workdays.services import CalendarMissing
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_DURATION, MAX_DURATION = 15, 240
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """Someone to invite to an interview (officials of the agencies, the party's attendees)."""
+
+    name: str
+    email: str  # may be "" when unknown: the invites feature skips those and says so
+    kind: str  # "official" | "party"
+    user_id: int | None = None
+    agency_id: int | None = None
+    agency_name: str = ""
+    is_lead: bool = False  # an official of the lead agency (organiser side)
+    post: str = ""
+
+
+def bump_sequence(interview: Interview) -> int:
+    """Raise the iCalendar SEQUENCE: call on every change that is sent out to the invitees."""
+    interview.sequence = (interview.sequence or 0) + 1
+    interview.updated_at = utcnow()
+    return interview.sequence
+
+
+def participants_of(interview: Interview) -> list[Invitee]:
+    """The people to invite: every attending official, then the party's attendees."""
+    people = [
+        Invitee(name=p.user.display_name, email=p.user.email or "", kind="official", user_id=p.user_id,
+                agency_id=p.agency_id, agency_name=p.user.agency.name if p.user.agency else "",
+                is_lead=p.agency_id == interview.lead_agency_id, post=p.user.post or "")
+        for p in interview.participants
+    ]
+    people += [
+        Invitee(name=a.name, email=a.email or "", kind="party", agency_name=interview.party.name, post=a.post)
+        for a in interview.attendees
+    ]
+    return people
+
+
+# --- reading, scoped ---------------------------------------------------------------------------
+
+def can_see(user: Any, interview: Interview | None) -> bool:
+    return interview is not None and may_see(user, *interview.agency_ids)
+
+
+def get(actor: Any, interview_id: Any, *, for_update: bool = False) -> Interview:
+    """The interview if the actor's agency takes part (or the office); else 404."""
+    try:
+        iid = int(interview_id)
+    except (TypeError, ValueError):
+        iid = 0
+    if for_update:
+        write_lock(db.session)
+    stmt = sa.select(Interview).where(Interview.id == iid)
+    if for_update and db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Interview)
+    interview = db.session.execute(stmt).unique().scalar_one_or_none() if iid > 0 else None
+    if not can_see(actor, interview):
+        raise NotFound("约谈不存在或您无权查看。")
+    return interview
+
+
+def is_organiser(actor: Any, interview: Interview) -> bool:
+    return bool(actor.is_office or (actor.agency_id == interview.lead_agency_id
+                                    and actor.role in ("coordinator", "admin")))
+
+
+def _require_organiser(actor: Any, interview: Interview) -> None:
+    if not is_organiser(actor, interview):
+        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以操作此约谈。")
+
+
+def visible_query(actor: Any) -> sa.Select:
+    stmt = sa.select(Interview)
+    if not actor.is_office:
+        mine = sa.select(InterviewAgency.id).where(
+            InterviewAgency.interview_id == Interview.id, InterviewAgency.agency_id == actor.agency_id
+        )
+        stmt = stmt.where(sa.exists(mine))
+    return stmt
+
+
+def list_interviews(
+    actor: Any, *, status: str = "", agency_id: int | None = None, date_from: date | None = None,
+    date_to: date | None = None, party: str = "", awaiting_me: bool = False, limit: int = 200,
+) -> list[Interview]:
+    from coord.timeutil import local_datetime
+
+    stmt = visible_query(actor)
+    if status in STATUSES:
+        stmt = stmt.where(Interview.status == status)
+    if agency_id:
+        stmt = stmt.where(sa.exists(sa.select(InterviewAgency.id).where(
+            InterviewAgency.interview_id == Interview.id, InterviewAgency.agency_id == agency_id)))
+    if date_from:
+        stmt = stmt.where(Interview.start_at >= local_datetime(date_from, datetime.min.time()))
+    if date_to:
+        stmt = stmt.where(Interview.start_at < local_datetime(date_to + timedelta(days=1), datetime.min.time()))
+    if party.strip():
+        like = f"%{party.strip()}%"
+        stmt = stmt.join(Party, Party.id == Interview.party_id).where(
+            sa.or_(Party.name.ilike(like), Party.credit_code.ilike(like)))
+    if awaiting_me:
+        stmt = stmt.where(Interview.status == "scheduled", sa.exists(sa.select(InterviewAgency.id).where(
+            InterviewAgency.interview_id == Interview.id, InterviewAgency.agency_id == actor.agency_id,
+            InterviewAgency.confirmation == "pending", InterviewAgency.role == "co")))
+    stmt = stmt.order_by(Interview.start_at.is_(None), Interview.start_at.desc(), Interview.id.desc()).limit(limit)
+    return list(db.session.execute(stmt).unique().scalars())
+
+
+# --- validating input ------------------------------------------------------------------------
+
+def _int(value: Any, field: str, message: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DomainError(message, field=field) from None
+
+
+def _ids(values: Any, field: str) -> list[int]:
+    if values in (None, ""):
+        return []
+    if isinstance(values, str | int):
+        values = [values]
+    out = []
+    for v in values:
+        if v in (None, ""):
+            continue
+        out.append(_int(v, field, "编号应为整数。"))
+    return list(dict.fromkeys(out))
+
+
+def _agency(agency_id: Any, field: str, label: str) -> Agency:
+    agency = db.session.get(Agency, _int(agency_id, field, f"请选择{label}。")) if agency_id not in (None, "") else None
+    if agency is None or not agency.active:
+        raise DomainError(f"{label}不存在或已停用，请重新选择。", field=field)
+    return agency
+
+
+def _party(data: Any) -> Party:
+    if not isinstance(data, dict):
+        raise DomainError("请填写行政相对人（当事人）信息。", field="party")
+    name = str(data.get("name") or "").strip()
+    if not name:
+        raise DomainError("请填写当事人名称或姓名。", field="party_name")
+    if len(name) > 200:
+        raise DomainError("当事人名称不能超过 200 个字符。", field="party_name")
+    credit_code = str(data.get("credit_code") or "").strip().upper()
+    id_number = str(data.get("id_number") or "").strip().upper()
+    kind = data.get("kind") or ("organisation" if credit_code else "person")
+    if kind not in ("organisation", "person"):
+        raise DomainError("当事人类型应为单位或个人。", field="party_kind")
+    if kind == "organisation":
+        if not credit_code:
+            raise DomainError("单位当事人须填写统一社会信用代码。", field="party_credit_code")
+        err = credit_code_error(credit_code)
+        if err:
+            raise DomainError(err, field="party_credit_code")
+        id_number = ""
+    else:
+        credit_code = ""
+        if id_number and (err := id_number_error(id_number)):
+            raise DomainError(err, field="party_id_number")
+    fields = {
+        "address": str(data.get("address") or "").strip()[:300],
+        "contact_phone": str(data.get("contact_phone") or "").strip()[:40],
+    }
+    existing = None
+    if credit_code:
+        existing = db.session.execute(sa.select(Party).where(Party.credit_code == credit_code)).scalars().first()
+    elif id_number:
+        existing = db.session.execute(sa.select(Party).where(Party.id_number == id_number)).scalars().first()
+    if existing is not None:
+        # Same identifier: the same party. Keep its record, fill what was missing.
+        for key, value in fields.items():
+            if value and not getattr(existing, key):
+                setattr(existing, key, value)
+        return existing
+    party = Party(kind=kind, name=name, credit_code=credit_code, id_number=id_number, **fields)
+    db.session.add(party)
+    return party
+
+
+def _attendees(rows: Any) -> list[PartyAttendee]:
+    out = []
+    for row in rows or []:
+        if not isinstance(row, dict):
+            raise DomainError("当事人参加人员格式不正确。", field="attendees")
+        name = str(row.get("name") or "").strip()
+        email = str(row.get("email") or "").strip()
+        if not name and not email:
+            continue
+        if not name:
+            raise DomainError("请填写当事人参加人员的姓名。", field="attendees")
+        if email and not EMAIL_RE.match(email):
+            raise DomainError(f"参加人员“{name}”的电子邮箱格式不正确。", field="attendees")
+        out.append(PartyAttendee(name=name[:60], post=str(row.get("post") or "").strip()[:60],
+                                 email=email[:254], phone=str(row.get("phone") or "").strip()[:40]))
+    return out
+
+
+def _people(lead: Agency, agency_ids: list[int], participant_ids: list[int]) -> tuple[list[Agency], list[User]]:
+    """The co-organising agencies and the attending officials; each official's agency must take part."""
+    agencies = [_agency(a, "agency_ids", "协办单位") for a in agency_ids if a != lead.id]
+    allowed = {lead.id} | {a.id for a in agencies}
+    users = []
+    for uid in participant_ids:
+        user = db.session.get(User, uid)
+        if user is None or not user.active:
+            raise DomainError(f"参加人员（编号 {uid}）不存在或已停用。", field="participant_ids")
+        if user.agency_id not in allowed:
+            raise DomainError(
+                f"{user.display_name} 所在单位“{user.agency.name}”不是本次约谈的牵头或协办单位，"
+                "请先添加该单位或另选人员。", field="participant_ids")
+        users.append(user)
+    if not users:
+        raise DomainError("请至少选择一名参加约谈的执法人员。", field="participant_ids")
+    return agencies, users
+
+
+def _clean(data: dict[str, Any], actor: Any, *, creating: bool) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    title = str(data.get("title") or "").strip()
+    if not title:
+        raise DomainError("请填写约谈事由（标题）。", field="title")
+    if len(title) > 200:
+        raise DomainError("标题不能超过 200 个字符。", field="title")
+    clean["title"] = title
+    kind = data.get("problem_kind")
+    if kind not in PROBLEM_KINDS:
+        raise DomainError("请选择问题类型：区域性（镇街）或行业性。", field="problem_kind")
+    clean["problem_kind"] = kind
+    if kind == "regional":
+        region = _agency(data.get("region_agency_id"), "region_agency_id", "问题所在镇街")
+        if not region.is_regional:
+            raise DomainError("区域性问题须选择一个镇或街道。", field="region_agency_id")
+        clean["region_agency_id"], clean["sector"] = region.id, ""
+    else:
+        sector = str(data.get("sector") or "").strip()
+        if not sector:
+            raise DomainError("行业性问题须填写所属行业。", field="sector")
+        clean["sector"], clean["region_agency_id"] = sector[:120], None
+    measure = data.get("measure") or "interview"
+    if measure not in MEASURES:
+        raise DomainError("柔性执法方式无效。", field="measure")
+    clean["measure"] = measure
+    duration = _int(data.get("duration_minutes") or 90, "duration_minutes", "约谈时长应为分钟数。")
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        raise DomainError(f"约谈时长应在 {MIN_DURATION}–{MAX_DURATION} 分钟之间。", field="duration_minutes")
+    clean["duration_minutes"] = duration
+    room_id = data.get("room_id")
+    clean["room_id"] = sched.get_room(room_id).id if room_id not in (None, "", 0, "0") else None
+    for key in ("matter", "legal_basis"):
+        clean[key] = str(data.get(key) or "").strip()[:4000]
+    lead = _agency(data.get("lead_agency_id") or getattr(actor, "agency_id", None), "lead_agency_id", "牵头单位")
+    if creating and not actor.is_office and lead.id != actor.agency_id:
+        raise DomainError("联络员只能以本单位为牵头单位发起约谈。", field="lead_agency_id")
+    clean["lead"] = lead
+    clean["agencies"], clean["users"] = _people(
+        lead, _ids(data.get("agency_ids"), "agency_ids"), _ids(data.get("participant_ids"), "participant_ids"))
+    return clean
+
+
+def resources_of(interview: Interview) -> list[str]:
+    """What a slot must hold: every attending official, the room, the party. Sorted (lock order)."""
+    res = [sched.user_resource(p.user_id) for p in interview.participants]
+    if interview.room_id:
+        res.append(sched.room_resource(interview.room_id))
+    res.append(sched.party_resource(interview.party_id))
+    return sorted(set(res))
+
+
+def _apply_people(interview: Interview, lead: Agency, agencies: list[Agency], users: list[User]) -> None:
+    wanted = {lead.id: "lead", **{a.id: "co" for a in agencies}}
+    for row in list(interview.agencies):
+        if row.agency_id not in wanted:
+            interview.agencies.remove(row)
+    have = {row.agency_id: row for row in interview.agencies}
+    for agency_id, role in wanted.items():
+        row = have.get(agency_id)
+        if row is None:
+            interview.agencies.append(InterviewAgency(
+                agency_id=agency_id, role=role, confirmation="confirmed" if role == "lead" else "pending"))
+        elif row.role != role:
+            row.role, row.confirmation = role, ("confirmed" if role == "lead" else "pending")
+    user_ids = {u.id: u for u in users}
+    for row in list(interview.participants):
+        if row.user_id not in user_ids:
+            interview.participants.remove(row)
+    present = {row.user_id for row in interview.participants}
+    for user in users:
+        if user.id not in present:
+            interview.participants.append(InterviewParticipant(user_id=user.id, agency_id=user.agency_id))
+
+
+# --- creating and scheduling ---------------------------------------------------------------------
+
+def create(actor: Any, data: dict[str, Any], *, now: datetime | None = None) -> Interview:
+    """A new interview (draft). With `start` in data it is scheduled in the same transaction:
+    either both happen or, on a clash, nothing is saved (409 with the clashes and alternatives)."""
+    if actor.role not in ("admin", "coordinator"):
+        raise Forbidden("只有联络员或领导小组办公室可以发起约谈。")
+    start = data.get("start")
+    write_lock(db.session)
+    clean = _clean(data, actor, creating=True)
+    party = _party(data.get("party"))
+    attendees = _attendees(data.get("attendees"))
+    lead, agencies, users = clean.pop("lead"), clean.pop("agencies"), clean.pop("users")
+    interview = Interview(**clean, party=party, lead_agency_id=lead.id, created_by_id=actor.id, status="draft")
+    interview.attendees = attendees
+    _apply_people(interview, lead, agencies, users)
+    db.session.add(interview)
+    db.session.flush()
+    if start is not None:
+        _occupy(interview, start, now=now)  # books before any audit entry (lock order, see _occupy)
+        interview.status = "scheduled"
+        bump_sequence(interview)
+    audit.record(actor, "interview.create", "interview", interview.id, agencies=interview.agency_ids,
+                 summary=f"发起约谈：{interview.title}", after=interview.snapshot())
+    if start is not None:
+        audit.record(actor, "interview.schedule", "interview", interview.id, agencies=interview.agency_ids,
+                     summary=f"排期：{fmt_local(interview.start_at)}–{fmt_local(interview.end_at, '%H:%M')}",
+                     after={"start_at": interview.start_at.isoformat(), "end_at": interview.end_at.isoformat()})
+    db.session.commit()
+    return interview
+
+
+def _occupy(interview: Interview, start: datetime, *, now: datetime | None) -> None:
+    """Check the slot's rules, repeat the clash check inside this transaction, then book.
+
+    Bookings are written before any audit entry of the transaction: the audit chain takes a
+    lock on PostgreSQL, and taking it before the booking rows could deadlock with a racing
+    booking. If another transaction wins the race, the database refuses our rows; we roll back
+    (nothing saved) and answer 409 naming the clash and offering fresh alternatives.
+    """
+    end = start + timedelta(minutes=interview.duration_minutes)
+    check_slot(start, end, now=now)
+    resources = resources_of(interview)
+    found = sched.clashes(resources, start, end, exclude_interview_id=interview.id)
+    if found:
+        raise _conflict(resources, found, start, interview.duration_minutes, interview.id, now)
+    sched.release(interview.id)
+    try:
+        sched.book(interview.id, resources, start, end)
+    except (sched.DoubleBooking, DBAPIError) as err:
+        if isinstance(err, DBAPIError) and getattr(err.orig, "sqlstate", "") != "40P01":
+            raise
+        iid, duration = interview.id, interview.duration_minutes
+        db.session.rollback()
+        found = sched.clashes(resources, start, end, exclude_interview_id=iid)
+        raise _conflict(resources, found, start, duration, iid, now) from err
+    interview.start_at, interview.end_at = start, end
+
+
+def _conflict(resources: list[str], found: list[sched.Clash], start: datetime, duration: int,
+              interview_id: int | None, now: datetime | None) -> Conflict:
+    names = "；".join(dict.fromkeys(c.describe() for c in found)) or "所选时段刚被他人预约"
+    try:
+        alternatives = find_slots(resources, duration, max(start - timedelta(days=1), now or utcnow()),
+                                  start + timedelta(days=30), 5, now=now, exclude_interview_id=interview_id,
+                                  explain=False).slots
+    except DomainError:
+        alternatives = []
+    return Conflict(
+        f"所选时段 {fmt_local(start)} 无法预约：{names}。请从推荐的其他时段中选择。",
+        field="start",
+        details={"conflicts": [c.as_dict() for c in found],
+                 "alternatives": [{"start": isoformat_local(s.start), "end": isoformat_local(s.end)}
+                                  for s in alternatives]},
+    )
+
+
+def _reset_confirmations(interview: Interview) -> None:
+    for row in interview.agencies:
+        if row.role == "co":
+            row.confirmation, row.reason, row.responded_at, row.responded_by_id = "pending", "", None, None
+
+
+def schedule(actor: Any, interview_id: Any, start: datetime | None, *, now: datetime | None = None) -> Interview:
+    interview = get(actor, interview_id, for_update=True)
+    _require_organiser(actor, interview)
+    if start is None:
+        raise DomainError("请选择约谈时间。", field="start")
+    if interview.status != "draft":
+        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能排期；如需改期请使用“改期”。")
+    _occupy(interview, start, now=now)
+    interview.status = "scheduled"
+    _reset_confirmations(interview)
+    bump_sequence(interview)
+    audit.record(actor, "interview.schedule", "interview", interview.id, agencies=interview.agency_ids,
+                 summary=f"排期：{fmt_local(interview.start_at)}–{fmt_local(interview.end_at, '%H:%M')}",
+                 after={"start_at": interview.start_at.isoformat(), "end_at": interview.end_at.isoformat(),
+                        "status": "scheduled"})
+    db.session.commit()
+    return interview
+
+
+def reschedule(actor: Any, interview_id: Any, start: datetime | None, reason: str = "", *,
+               now: datetime | None = None) -> Interview:
+    interview = get(actor, interview_id, for_update=True)
+    _require_organiser(actor, interview)
+    if start is None:
+        raise DomainError("请选择新的约谈时间。", field="start")
+    if interview.status != "scheduled":
+        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能改期。")
+    before = {"start_at": interview.start_at.isoformat(), "end_at": interview.end_at.isoformat()}
+    if start == interview.start_at:
+        raise DomainError("新时间与原时间相同。", field="start")
+    _occupy(interview, start, now=now)
+    _reset_confirmations(interview)
+    bump_sequence(interview)
+    why = f"（{reason.strip()[:200]}）" if reason.strip() else ""
+    audit.record(actor, "interview.reschedule", "interview", interview.id, agencies=interview.agency_ids,
+                 summary=f"改期至 {fmt_local(interview.start_at)}{why}",
+                 before=before, after={"start_at": interview.start_at.isoformat(),
+                                       "end_at": interview.end_at.isoformat(), "reason": reason.strip()})
+    db.session.commit()
+    return interview
+
+
+def cancel(actor: Any, interview_id: Any, reason: str) -> Interview:
+    interview = get(actor, interview_id, for_update=True)
+    _require_organiser(actor, interview)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("请填写取消原因。", field="reason")
+    if interview.status not in ("draft", "scheduled"):
+        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能取消。")
+    before = {"status": interview.status}
+    sched.release(interview.id)
+    interview.status, interview.cancel_reason = "cancelled", reason[:2000]
+    bump_sequence(interview)
+    audit.record(actor, "interview.cancel", "interview", interview.id, agencies=interview.agency_ids,
+                 summary=f"取消约谈：{reason}", before=before, after={"status": "cancelled", "reason": reason})
+    db.session.commit()
+    return interview
+
+
+def mark_held(actor: Any, interview_id: Any, *, now: datetime | None = None) -> Interview:
+    interview = get(actor, interview_id, for_update=True)
+    _require_organiser(actor, interview)
+    if interview.status != "scheduled":
+        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能标记为已约谈。")
+    if interview.start_at > (now or utcnow()):
+        raise DomainError("约谈开始后才能标记为已约谈。")
+    interview.status = "held"
+    audit.record(actor, "interview.held", "interview", interview.id, agencies=interview.agency_ids,
+                 summary="约谈已举行", before={"status": "scheduled"}, after={"status": "held"})
+    db.session.commit()
+    return interview
+
+
+def respond(actor: Any, interview_id: Any, decision: str, reason: str = "") -> InterviewAgency:
+    """A co-organising agency confirms or declines (with a reason)."""
+    interview = get(actor, interview_id, for_update=True)
+    if actor.role not in ("admin", "coordinator"):
+        raise Forbidden("只有本单位联络员可以确认或拒绝协办。")
+    row = next((a for a in interview.agencies if a.agency_id == actor.agency_id and a.role == "co"), None)
+    if row is None:
+        raise Forbidden("您的单位不是本次约谈的协办单位。")
+    if interview.status != "scheduled":
+        raise DomainError("约谈排期后才能确认或拒绝。")
+    if decision not in ("confirmed", "declined"):
+        raise DomainError("请选择确认或拒绝。", field="decision")
+    reason = (reason or "").strip()
+    if decision == "declined" and not reason:
+        raise DomainError("拒绝时须填写原因。", field="reason")
+    before = {"confirmation": row.confirmation, "reason": row.reason}
+    row.confirmation, row.reason = decision, reason[:2000]
+    row.responded_at, row.responded_by_id = utcnow(), actor.id
+    label = "确认参加" if decision == "confirmed" else f"拒绝参加（{reason}）"
+    audit.record(actor, f"interview.{decision}", "interview", interview.id, agencies=interview.agency_ids,
+                 summary=f"{row.agency.name} {label}", before=before,
+                 after={"confirmation": decision, "reason": row.reason})
+    db.session.commit()
+    return row
+
+
+def update(actor: Any, interview_id: Any, data: dict[str, Any], *, now: datetime | None = None) -> Interview:
+    """Change details, people or room of a draft or scheduled interview. A scheduled one keeps its
+    time: the new people and room must be free then (checked and booked as when scheduling)."""
+    interview = get(actor, interview_id, for_update=True)
+    _require_organiser(actor, interview)
+    if interview.status not in ("draft", "scheduled"):
+        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能修改。")
+    before = interview.snapshot()
+    current_people = {"agency_ids": interview.agency_ids,
+                      "participant_ids": [p.user_id for p in interview.participants]}
+    merged = {**before, **current_people, **data}
+    merged["lead_agency_id"] = interview.lead_agency_id  # the organiser does not change
+    clean = _clean(merged, actor, creating=False)
+    lead, agencies, users = clean.pop("lead"), clean.pop("agencies"), clean.pop("users")
+    for key, value in clean.items():
+        setattr(interview, key, value)
+    if "attendees" in data:
+        interview.attendees = _attendees(data.get("attendees"))
+    _apply_people(interview, lead, agencies, users)
+    if interview.snapshot() == before and "attendees" not in data:
+        db.session.rollback()
+        raise DomainError("没有需要保存的修改。")
+    db.session.flush()
+    if interview.status == "scheduled":
+        _occupy(interview, interview.start_at, now=now)
+    bump_sequence(interview)
+    audit.record(actor, "interview.update", "interview", interview.id, agencies=sorted(set(interview.agency_ids)
+                 | set(before["agencies"])), summary="修改约谈信息", before=before, after=interview.snapshot())
+    db.session.commit()
+    return interview
+
+
+def suggest(actor: Any, participant_ids: list[int], room_id: Any, duration_minutes: Any, window_start: datetime,
+            window_end: datetime, limit: int = 10, *, party_id: int | None = None,
+            exclude_interview_id: int | None = None, now: datetime | None = None):
+    """Slots for people and a room (the search the pages and the API share)."""
+    ids = _ids(participant_ids, "participant_ids")
+    if not ids:
+        raise DomainError("请至少选择一名参加人员。", field="participant_ids")
+    resources = []
+    for uid in ids:
+        user = db.session.get(User, uid)
+        if user is None or not user.active:
+            raise DomainError(f"人员（编号 {uid}）不存在或已停用。", field="participant_ids")
+        resources.append(sched.user_resource(uid))
+    if room_id not in (None, "", 0, "0"):
+        resources.append(sched.room_resource(sched.get_room(room_id).id))
+    if party_id:
+        resources.append(sched.party_resource(party_id))
+    duration = _int(duration_minutes, "duration_minutes", "约谈时长应为分钟数。")
+    result = find_slots(resources, duration, window_start, window_end, limit, now=now,
+                        exclude_interview_id=exclude_interview_id)
+    labels = sched.resource_labels(resources)
+    return result, labels
+
+
+# --- after the interview: rectification and follow-up visits -------------------------------------
+
+def add_item(actor: Any, interview_id: Any, requirement: str, deadline: date | None, *, source: str = "interview",
+             today: date | None = None) -> RectificationItem:
+    interview = get(actor, interview_id, for_update=True)
+    _require_organiser(actor, interview)
+    if interview.status != "held":
+        raise DomainError("约谈举行后才能登记整改要求。")
+    requirement = (requirement or "").strip()
+    if not requirement:
+        raise DomainError("请填写整改要求。", field="requirement")
+    if deadline is None:
+        raise DomainError("请填写整改期限。", field="deadline")
+    if deadline < (today or local_today()):
+        raise DomainError("整改期限不能早于今天。", field="deadline")
+    try:
+        due = nth_working_day_after(deadline, 1)  # the visit: the first working day after the deadline
+    except CalendarMissing as err:
+        raise DomainError(str(err), field="deadline") from err
+    item = RectificationItem(interview_id=interview.id, requirement=requirement[:4000], deadline=deadline,
+                             source=source if source in ("interview", "minutes") else "interview",
+                             created_by_id=actor.id)
+    db.session.add(item)
+    db.session.flush()
+    visit = FollowUp(item_id=item.id, interview_id=interview.id, agency_id=interview.lead_agency_id, due=due)
+    db.session.add(visit)
+    db.session.flush()
+    audit.record(actor, "interview.item", "interview", interview.id, agencies=interview.agency_ids,
+                 summary=f"整改要求：{requirement[:80]}（期限 {deadline.isoformat()}，{due.isoformat()} 回访）",
+                 after={"item_id": item.id, "requirement": item.requirement, "deadline": deadline.isoformat(),
+                        "follow_up_id": visit.id, "due": due.isoformat()})
+    db.session.commit()
+    return item
+
+
+def get_follow_up(actor: Any, follow_up_id: Any) -> FollowUp:
+    try:
+        visit = db.session.get(FollowUp, int(follow_up_id))
+    except (TypeError, ValueError):
+        visit = None
+    if visit is None or not can_see(actor, visit.interview):
+        raise NotFound("回访任务不存在或您无权查看。")
+    return visit
+
+
+def follow_ups(actor: Any, *, status: str = "pending") -> list[FollowUp]:
+    stmt = sa.select(FollowUp).order_by(FollowUp.due, FollowUp.id)
+    if not actor.is_office:
+        stmt = stmt.where(FollowUp.agency_id == actor.agency_id)
+    if status in ("pending", "done"):
+        stmt = stmt.where(FollowUp.status == status)
+    return list(db.session.execute(stmt).scalars())
+
+
+def record_visit(actor: Any, follow_up_id: Any, result: str, notes: str, *, now: datetime | None = None) -> FollowUp:
+    write_lock(db.session)
+    visit = get_follow_up(actor, follow_up_id)
+    if not (actor.is_office or (actor.agency_id == visit.agency_id and actor.role != "viewer")):
+        raise Forbidden("回访由牵头单位登记。")
+    if visit.status == "done":
+        raise DomainError("该回访已登记结果。")
+    if result not in FOLLOW_UP_RESULTS:
+        raise DomainError("请选择回访结果：已整改或未整改。", field="result")
+    notes = (notes or "").strip()
+    if result == "not_rectified" and not notes:
+        raise DomainError("未整改时请填写情况说明。", field="notes")
+    visit.status, visit.result, visit.notes = "done", result, notes[:4000]
+    visit.visited_at, visit.visited_by_id = now or utcnow(), actor.id
+    audit.record(actor, "followup.visit", "interview", visit.interview_id, agencies=visit.interview.agency_ids,
+                 summary=f"回访：{FOLLOW_UP_RESULTS[result]}" + (f"（{notes[:80]}）" if notes else ""),
+                 after={"follow_up_id": visit.id, "result": result, "notes": visit.notes})
+    db.session.commit()
+    return visit
+
+
+def escalate(actor: Any, follow_up_id: Any) -> FollowUp:
+    """A "not rectified" visit is escalated. Recorded now; a lead is created once referrals exist."""
+    write_lock(db.session)
+    visit = get_follow_up(actor, follow_up_id)
+    if not is_organiser(actor, visit.interview):
+        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以升级处理。")
+    if visit.result != "not_rectified":
+        raise DomainError("只有回访结果为“未整改”的事项可以升级处理。")
+    if visit.escalated:
+        raise DomainError("该事项已升级处理。")
+    visit.escalated, visit.escalated_at, visit.escalated_by_id = True, utcnow(), actor.id
+    audit.record(actor, "followup.escalate", "interview", visit.interview_id, agencies=visit.interview.agency_ids,
+                 summary="未整改事项升级处理（线索移交功能上线后将据此生成线索）",
+                 after={"follow_up_id": visit.id, "escalated": True})
+    db.session.commit()
+    return visit
+
+
+def _audit_visible(user: Any, entity_id: str) -> bool:
+    try:
+        return can_see(user, db.session.get(Interview, int(entity_id)))
+    except ValueError:
+        return False
+
+
+audit.register_entity("interview", "联合约谈", _audit_visible)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coord.dbtypes import UTCDateTime, utcnow
+from coord.extensions import db
+
+STATUSES: dict[str, str] = {
+    "queued": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed": "发送失败",
+}
+
+
+class OutboxMessage(db.Model):
+    """One e-mail. The row is the truth; the task queue only says "look at row N now"."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Idempotency: a caller that queues the same thing twice (e.g. a retried request) gets one row.
+    key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    # Generated when queued, so every delivery attempt carries the same Message-ID.
+    message_id: Mapped[str] = mapped_column(sa.String(250), unique=True, nullable=False)
+    sender: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    to_addrs: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
+    cc_addrs: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
+    subject: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    text: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    html: Mapped[str | None] = mapped_column(sa.Text)
+    calendar: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    calendar_method: Mapped[str | None] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="queued")
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    attachments: Mapped[list[OutboxAttachment]] = relationship(
+        back_populates="message", order_by="OutboxAttachment.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES.get(self.status, self.status)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [*self.to_addrs, *self.cc_addrs]
+
+
+class OutboxAttachment(db.Model):
+    __tablename__ = "outbox_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("outbox_message.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    filename: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="attachments")

@@ -1,0 +1,260 @@
+"""The outbox: queue mail inside the caller's transaction; deliver each row once.
+
+`queue_mail` is the API other features call. The row is committed (or rolled back) with the
+change that caused it; only after the commit is the delivery task enqueued. The worker claims
+a row with a conditional UPDATE (queued -> sending), so two workers never send the same row,
+and a periodic sweep re-enqueues whatever is due, so a missed enqueue only delays a message.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.utils import make_msgid, parseaddr
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from coord.audit import services as audit
+from coord.dbtypes import utcnow, write_lock
+from coord.errors import DomainError, NotFound
+from coord.extensions import db
+from coord.notify import mail
+from coord.notify.models import OutboxAttachment, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8  # with the default 60 s base: 1, 2, 4, ... 64 min — about four hours in all
+_PENDING = "coord_outbox_pending"
+
+
+# --- queueing -------------------------------------------------------------------------------
+
+def clean_addresses(values: Sequence[str | None]) -> list[str]:
+    """Valid, de-duplicated addresses ("张三 <a@b.cn>" keeps its name); the rest are skipped."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        if not value or not value.strip():
+            continue
+        name, addr = parseaddr(value.strip())
+        try:
+            addr = validate_email(addr, check_deliverability=False).normalized
+        except EmailNotValidError:
+            log.warning("skipping invalid e-mail address %r", value)
+            continue
+        if addr.lower() in seen:
+            continue
+        seen.add(addr.lower())
+        out.append(str(Address(display_name=name, addr_spec=addr)) if name else addr)
+    return out
+
+
+def queue_mail(
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    *,
+    calendar: bytes | None = None,
+    calendar_method: str | None = None,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
+    key: str | None = None,
+    cc: Sequence[str] = (),
+) -> OutboxMessage | None:
+    """Add a message to the current transaction; it is sent after that transaction commits.
+
+    Returns None when no valid recipient remains. With `key`, queueing the same key again
+    returns the first row instead of a second message. `attachments` are (filename, MIME type,
+    bytes). With `calendar` the message is an iMIP invitation (`calendar_method` = its METHOD).
+    """
+    if key:
+        existing = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.key == key)).scalar_one_or_none()
+        if existing is not None:
+            return existing
+    to_clean = clean_addresses(to)
+    cc_clean = [a for a in clean_addresses(cc) if a.lower() not in {x.lower() for x in to_clean}]
+    if not to_clean and not cc_clean:
+        return None
+    if calendar is not None and not calendar_method:
+        raise ValueError("calendar_method is required with calendar (it must equal the METHOD inside)")
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    now = utcnow()
+    row = OutboxMessage(
+        key=key, message_id=make_msgid(domain=_domain(sender)), sender=sender,
+        to_addrs=to_clean, cc_addrs=cc_clean, subject=subject.replace("\r", " ").replace("\n", " ")[:300],
+        text=text, html=html, calendar=calendar,
+        calendar_method=calendar_method.upper() if calendar_method else None,
+        status="queued", attempts=0, next_attempt_at=now, created_at=now, last_error="",
+    )
+    row.attachments = [OutboxAttachment(filename=f, content_type=t, data=d) for f, t, d in attachments]
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.setdefault(_PENDING, []).append(row.id)
+    return row
+
+
+def _domain(sender: str) -> str:
+    addr = parseaddr(sender)[1]
+    try:
+        return Address(addr_spec=addr).domain or "localhost"
+    except (ValueError, IndexError):
+        return "localhost"
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session: Session) -> None:
+    ids = session.info.pop(_PENDING, None)
+    if not ids:
+        return
+    from coord.notify import tasks
+
+    for message_id in ids:
+        try:
+            tasks.enqueue_delivery(message_id)
+        except Exception:  # the queue is down: the periodic sweep will find the row
+            log.exception("could not enqueue delivery of outbox message %s", message_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+# --- delivery (runs in the worker) ----------------------------------------------------------
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential: base, 2×base, 4×base, ... capped at one day."""
+    base = float(current_app.config.get("MAIL_RETRY_BASE_SECONDS", 60))
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 86400))
+
+
+def claim(message_id: int, now: datetime | None = None) -> bool:
+    """queued -> sending, only if due. One UPDATE: of two workers, exactly one sees rowcount 1."""
+    now = now or utcnow()
+    write_lock(db.session)
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "queued",
+               OutboxMessage.next_attempt_at <= now)
+        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver(message_id: int) -> str:
+    """Send one message if it is due and nobody else is sending it. Returns the new status.
+
+    The claim is committed before talking to the server, and the outcome after: a crash in
+    between leaves the row in `sending`, which the sweep hands back after a timeout.
+    """
+    if not claim(message_id):
+        row = db.session.get(OutboxMessage, message_id)
+        return row.status if row else "missing"
+    row = db.session.get(OutboxMessage, message_id)
+    msg, recipients, attempts = mail.build(row), mail.envelope_recipients(row), row.attempts
+    sender = _envelope_sender(row)
+    db.session.commit()  # hold no snapshot (nor lock) during the network call
+    try:
+        refused = mail.send(current_app.config, msg, sender, recipients)
+    except mail.PermanentFailure as err:
+        return _finish(message_id, "failed", str(err))
+    except mail.TemporaryFailure as err:
+        if attempts >= int(current_app.config.get("MAIL_MAX_ATTEMPTS", MAX_ATTEMPTS)):
+            return _finish(message_id, "failed", f"已尝试 {attempts} 次，放弃：{err}")
+        return _finish(message_id, "queued", str(err), next_attempt_at=utcnow() + backoff(attempts))
+    note = "；".join(f"{addr} 被拒收：{code}" for addr, (code, _) in refused.items())
+    return _finish(message_id, "sent", note, sent_at=utcnow())
+
+
+def _envelope_sender(row: OutboxMessage) -> str:
+    return parseaddr(row.sender)[1] or row.sender
+
+
+def _finish(message_id: int, status: str, error: str, **values) -> str:
+    write_lock(db.session)
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending")
+        .values(status=status, last_error=error[:2000], claimed_at=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    log.info("outbox message %s: %s %s", message_id, status, error)
+    return status
+
+
+def due_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
+    now = now or utcnow()
+    return list(db.session.execute(
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    ).scalars())
+
+
+def release_stale(now: datetime | None = None) -> int:
+    """Rows stuck in `sending` (a worker died mid-attempt) go back to the queue.
+
+    This is the one case where a message can go out twice; it then carries the same
+    Message-ID, so mail clients show it once.
+    """
+    now = now or utcnow()
+    timeout = timedelta(seconds=float(current_app.config.get("MAIL_SENDING_TIMEOUT", 900)))
+    write_lock(db.session)
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - timeout)
+        .values(status="queued", claimed_at=None, next_attempt_at=now,
+                last_error="发送过程中断（进程退出），重新排队")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+# --- the admin page -------------------------------------------------------------------------
+
+def list_messages(status: str | None = None, limit: int = 200) -> list[OutboxMessage]:
+    stmt = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return list(db.session.execute(stmt).scalars())
+
+
+def counts() -> dict[str, int]:
+    rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status))
+    return {status: n for status, n in rows}
+
+
+def retry(actor, message_id: int) -> OutboxMessage:
+    """Put a failed message back in the queue (the office fixed the address or the server)."""
+    from coord.accounts.scoping import require_office
+
+    require_office(actor)
+    row = db.session.get(OutboxMessage, message_id)
+    if row is None:
+        raise NotFound("邮件不存在。")
+    if row.status != "failed":
+        raise DomainError(f"只有发送失败的邮件可以重新发送（当前状态：{row.status_label}）。")
+    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+    row.status = "queued"
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    db.session.info.setdefault(_PENDING, []).append(row.id)
+    audit.record(actor, "outbox.retry", "outbox_message", row.id, summary=f"重新发送邮件：{row.subject}",
+                 before=before, after={"status": "queued", "attempts": 0})
+    return row
+
+
+def _can_see(user, _entity_id: str) -> bool:
+    return bool(user.is_office)
+
+
+audit.register_entity("outbox_message", "邮件", _can_see)

@@ -1,0 +1,1 @@
+"""Scheduling: rooms, busy blocks, bookings (never double), the slot finder and week views."""
