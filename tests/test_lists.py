@@ -624,3 +624,31 @@ def test_the_coordinators_own_page(client):
     html = client.get(f"/lists/agency/{agency_id('cgj')}").get_data(as_text=True)
     assert "第 1 版" in html and "修订正面清单" in html and "导入" in html
     assert user_by_name("cgj_coord").agency_id == agency_id("cgj")
+
+
+# --- PDF in the annex layout (through coord.documents) ---------------------------------------
+
+def test_pdf_download_in_annex_layout_public_and_scoped(app, client, tmp_path):
+    from tests import pdf_tools
+
+    app.config["PDF_CACHE_DIR"] = str(tmp_path / "pdf-cache")
+    resp = client.get(f"/public/lists/{agency_id('scjgj')}/negative.pdf")  # no login
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    width, height = (float(x) for x in pdf_tools.info(resp.data)["Page size"].split()[0:3:2])
+    assert round(width) == 842 and round(height) == 595  # A4 landscape
+    text = pdf_tools.compact(pdf_tools.text(resp.data))
+    for expected in ["柔性执法事项负面清单", "单位：区市场监管局", "第1版", "序号", "事项", "事项编码", "情形", "依据",
+                     "备注", "销售不符合保障人体健康", "一般：货值金额不足五千元的", "严重：货值金额五万元以上",
+                     "说明：1.负面清单是指依法应当从重处罚事项"]:
+        assert expected in text, expected
+    assert "柔性执法方式" not in text
+    for font in pdf_tools.fonts(resp.data):
+        assert (font["emb"], font["sub"]) == ("yes", "yes"), font
+    positive = pdf_tools.compact(pdf_tools.text(client.get(f"/public/lists/{agency_id('cgj')}/positive.pdf").data))
+    assert "柔性执法方式" in positive and "占道经营" in positive and "劝导" in positive
+    assert client.get(f"/public/lists/{agency_id('sthjj')}/positive.pdf").status_code == 404
+    login(client, "cgj_coord")
+    draft = _draft_of_demo(client)
+    assert client.get(f"/lists/versions/{draft.id}/download.pdf").data[:5] == b"%PDF-"
+    other = services.published_version(agency_id("scjgj"), "positive")
+    assert client.get(f"/lists/versions/{other.id}/download.pdf").status_code == 404

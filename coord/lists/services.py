@@ -501,6 +501,39 @@ def published_lists() -> list[ListVersion]:
     ).scalars())
 
 
+# --- PDF in the annex layout (coord.documents) -------------------------------------------------
+
+PDF_WIDTHS = {"position": 5, "matter": 16, "matter_code": 15, "circumstances": 24, "legal_basis": 22,
+              "measures": 10, "remarks": 8}
+
+
+def list_pdf_context(version: ListVersion) -> dict[str, Any]:
+    from coord.lists.sheets import NOTES, annex_values
+
+    columns = rules.COLUMNS[version.kind]
+    widths = [PDF_WIDTHS[f] for f, _ in columns]
+    scale = 100 / sum(widths)
+    return {
+        "document_title": f"{version.agency.name}{version.title}",
+        "document_date": version.published_at,
+        "title": version.title,
+        "agency_name": version.agency.name,
+        "version_label": f"第 {version.number} 版",
+        "published_at": version.published_at,
+        "headers": [h for _, h in columns],
+        "widths": [round(w * scale, 2) for w in widths],
+        "rows": [annex_values(version.kind, i) for i in version.items],
+        "note": NOTES[version.kind],
+    }
+
+
+def render_list_pdf(version: ListVersion) -> bytes:
+    """The list as an official PDF (GB/T 9704 fonts, A4 landscape), cached by the hash of its content."""
+    from coord.documents import render_pdf
+
+    return render_pdf("list.html", list_pdf_context(version))
+
+
 # --- the office's dashboard ------------------------------------------------------------------
 
 @dataclass

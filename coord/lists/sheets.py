@@ -223,6 +223,12 @@ def read_sheet(data: bytes, kind: str, limits: Limits | None = None) -> ParsedSh
 
 # --- writing ---------------------------------------------------------------------------------
 
+def annex_values(kind: str, item: Any) -> list[Any]:
+    """One item as the annex row's cells (measures by their Chinese names)."""
+    return ["、".join(item.measure_names) if field_name == "measures" else getattr(item, field_name)
+            for field_name, _ in COLUMNS[kind]]
+
+
 WIDTHS: dict[str, int] = {
     "position": 6, "matter": 28, "matter_code": 22, "circumstances": 44, "legal_basis": 44, "measures": 16,
     "remarks": 18,
@@ -273,13 +279,7 @@ def write_sheet(kind: str, agency_name: str, items: list[Any], *, version_label:
     wb.add_named_style(code_body)
     code_column = next(n for n, (f, _) in enumerate(columns, start=1) if f == "matter_code")
     for row_number, item in enumerate(items, start=4):
-        values = []
-        for field_name, _ in columns:
-            if field_name == "measures":
-                values.append("、".join(item.measure_names))
-            else:
-                values.append(getattr(item, field_name))
-        ws.append(values)
+        ws.append(annex_values(kind, item))
         for column in range(1, len(columns) + 1):  # by index: ws.max_row is a scan of every cell
             ws.cell(row_number, column).style = "annex_code" if column == code_column else "annex_body"
     ws.append([])

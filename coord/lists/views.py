@@ -150,6 +150,18 @@ def _xlsx_response(version: ListVersion) -> Response:
     return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=name)
 
 
+@bp.get("/lists/versions/<int:version_id>/download.pdf")
+@login_required
+def download_pdf(version_id: int):
+    return _pdf_response(services.get_version(current_user, version_id))
+
+
+def _pdf_response(version: ListVersion) -> Response:
+    data = services.render_list_pdf(version)
+    name = f"{version.agency.name}-{version.title}-第{version.number}版.pdf"
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name)
+
+
 @bp.get("/lists/versions/<int:version_id>/diff")
 @login_required
 def diff(version_id: int):
@@ -356,3 +368,8 @@ def public_list(agency_id: int, kind: str):
 @bp.get("/public/lists/<int:agency_id>/<any(positive, negative):kind>.xlsx")
 def public_xlsx(agency_id: int, kind: str):
     return _xlsx_response(_published_or_404(agency_id, kind))
+
+
+@bp.get("/public/lists/<int:agency_id>/<any(positive, negative):kind>.pdf")
+def public_pdf(agency_id: int, kind: str):
+    return _pdf_response(_published_or_404(agency_id, kind))
