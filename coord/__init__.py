@@ -23,6 +23,7 @@ FEATURES = [
     "coord.interviews",
     "coord.scheduling",
     "coord.notify",
+    "coord.calendar",
     "coord.minutes",
 ]
 

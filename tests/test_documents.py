@@ -135,6 +135,20 @@ def test_a_character_no_font_covers_fails_with_a_chinese_message():
     assert caught.value.status == 422
 
 
+def test_a_missing_glyph_is_caught_even_when_logging_is_silenced():
+    import logging
+
+    logger = logging.getLogger("weasyprint")
+    logger.disabled = True  # what logging.config.fileConfig (Alembic's env.py) does to existing loggers
+    logger.setLevel(logging.ERROR)
+    try:
+        with pytest.raises(DocumentError):
+            render_pdf("minutes.html", samples.minutes_context(turn_count=0, place="\U00030000"), use_cache=False)
+    finally:
+        logger.disabled = False
+        logger.setLevel(logging.NOTSET)
+
+
 class _CountingHandler(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 

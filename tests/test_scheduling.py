@@ -113,6 +113,13 @@ def test_when_nothing_fits_it_names_who_blocks_the_best_candidates(app):
     assert starts(type("R", (), {"slots": result.near_misses})())[0] == "2026-09-24 09:00"
 
 
+def test_a_long_leave_starting_days_before_the_window_still_blocks_it(app):
+    busy("scjg_coord", at("2026-09-20", "00:00"), at("2026-09-28", "12:00"), "年休假")
+    busy("scjg_coord", at("2026-09-28", "13:00"), at("2026-09-28", "15:00"), "会议")  # a short one too
+    result = search(people("scjg_coord"), duration=60, start="2026-09-24", limit=1)
+    assert starts(result) == ["2026-09-28 15:30"]  # 15:00 + 15 min buffer, on the 30-minute grid
+
+
 def test_inactive_busy_blocks_do_not_count(app):
     from coord.extensions import db
 

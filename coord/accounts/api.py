@@ -4,6 +4,7 @@ from marshmallow import Schema, fields
 
 from coord.accounts import services
 from coord.api import api_blueprint, current_api_user
+from coord.calendar.fields import FeedUrl
 
 blp = api_blueprint("accounts", "", "账号 Accounts")
 
@@ -23,6 +24,7 @@ class MeSchema(UserSchema):
     email = fields.Str()
     cert_number = fields.Str()
     is_office = fields.Bool()
+    feed_url = FeedUrl("user")
 
 
 class UserQuery(Schema):

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields
 
 from coord.agencies import services
 from coord.api import api_blueprint
+from coord.calendar.fields import FeedUrl
 
 blp = api_blueprint("agencies", "/agencies", "单位名录 Agency directory")
 
@@ -23,6 +24,7 @@ class AgencySchema(Schema):
     address = fields.Str()
     credit_code = fields.Str()
     active = fields.Bool()
+    feed_url = FeedUrl("agency")
 
 
 class AgencyQuery(Schema):

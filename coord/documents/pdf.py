@@ -174,13 +174,20 @@ class _Problems(logging.Handler):
 
 @contextmanager
 def _collect_problems() -> Iterator[_Problems]:
+    """Listen to WeasyPrint's logger for one render, even if logging was configured to silence
+    it (Alembic's fileConfig disables existing loggers; a WARNING-muting level would hide boxes)."""
     logger = logging.getLogger("weasyprint")
     handler = _Problems()
+    disabled, level = logger.disabled, logger.level
+    logger.disabled = False
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
     logger.addHandler(handler)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
+        logger.disabled, logger.level = disabled, level
 
 
 def _missing_glyph_message(chars: list[str]) -> str:

@@ -384,13 +384,13 @@ def _occupy(interview: Interview, start: datetime, *, now: datetime | None) -> N
     found = sched.clashes(resources, start, end, exclude_interview_id=interview.id)
     if found:
         raise _conflict(resources, found, start, interview.duration_minutes, interview.id, now)
-    sched.release(interview.id)
+    iid, duration = interview.id, interview.duration_minutes  # still readable after a failed flush
+    sched.release(iid)
     try:
-        sched.book(interview.id, resources, start, end)
+        sched.book(iid, resources, start, end)
     except (sched.DoubleBooking, DBAPIError) as err:
         if isinstance(err, DBAPIError) and getattr(err.orig, "sqlstate", "") != "40P01":
             raise
-        iid, duration = interview.id, interview.duration_minutes
         db.session.rollback()
         found = sched.clashes(resources, start, end, exclude_interview_id=iid)
         raise _conflict(resources, found, start, duration, iid, now) from err

@@ -77,7 +77,8 @@ def default_content(interview: Interview) -> dict[str, Any]:
         "ended_at": isoformat_local(interview.end_at),
         "place": _room(interview),
         "matter": interview.matter or interview.title,
-        "interviewer_ids": [p.user_id for p in interview.participants],
+        "interviewer_ids": sorted((p.user_id for p in interview.participants),
+                                  key=lambda uid: (_agency_of(interview, uid) != interview.lead_agency_id, uid)),
         "recorder_id": None,
         "attendees": [{"name": a.name, "post": a.post} for a in interview.attendees],
         "turns": [],
@@ -86,6 +87,10 @@ def default_content(interview: Interview) -> dict[str, Any]:
         "undertaking": False,
         "refused_to_sign": None,
     }
+
+
+def _agency_of(interview: Interview, user_id: int) -> int | None:
+    return next((p.agency_id for p in interview.participants if p.user_id == user_id), None)
 
 
 def _room(interview: Interview) -> str:
@@ -202,9 +207,11 @@ def clean(interview: Interview, data: dict[str, Any]) -> dict[str, Any]:
         raise DomainError("结束时间应晚于开始时间。", field="ended_at")
     refused = _text(data.get("refused_to_sign"), "refused_to_sign", 2000)
     out["refused_to_sign"] = refused or None
-    out["interviewer_ids"] = _user_ids(data.get("interviewer_ids"), "interviewer_ids")
-    for uid in out["interviewer_ids"]:
-        _official(interview, uid, "interviewer_ids")
+    officials = [_official(interview, uid, "interviewer_ids")
+                 for uid in _user_ids(data.get("interviewer_ids"), "interviewer_ids")]
+    # One order whatever the input's: the lead agency's officials first (as printed), then by id.
+    officials.sort(key=lambda u: (u.agency_id != interview.lead_agency_id, u.id))
+    out["interviewer_ids"] = [u.id for u in officials]
     recorder = data.get("recorder_id")
     if recorder in (None, "", 0, "0"):
         out["recorder_id"] = None

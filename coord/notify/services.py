@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
+from functools import lru_cache
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -42,9 +43,8 @@ def clean_addresses(values: Sequence[str | None]) -> list[str]:
         if not value or not value.strip():
             continue
         name, addr = parseaddr(value.strip())
-        try:
-            addr = validate_email(addr, check_deliverability=False).normalized
-        except EmailNotValidError:
+        addr = valid_address(addr)
+        if addr is None:
             log.warning("skipping invalid e-mail address %r", value)
             continue
         if addr.lower() in seen:
@@ -52,6 +52,15 @@ def clean_addresses(values: Sequence[str | None]) -> list[str]:
         seen.add(addr.lower())
         out.append(str(Address(display_name=name, addr_spec=addr)) if name else addr)
     return out
+
+
+@lru_cache(maxsize=4096)
+def valid_address(addr: str) -> str | None:
+    """The normalised address, or None (cached: feeds check the same people thousands of times)."""
+    try:
+        return validate_email(addr, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
 
 
 def queue_mail(

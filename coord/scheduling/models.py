@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coord.dbtypes import UTCDateTime, utcnow
@@ -61,9 +62,12 @@ class BusyBlock(db.Model):
     """An official's unavailability (leave, training, another meeting) the scheduler counts."""
 
     __tablename__ = "busy_block"
+    # The slot finder reads busy time by range. Short blocks (the vast majority) are found through
+    # a covering index on start_at bounded on both sides (start within [window start - 1 day,
+    # window end)); the few blocks longer than a day (spans_days) through their own small index.
     __table_args__ = (
-        sa.Index("ix_busy_user_start", "user_id", "start_at"),
-        sa.Index("ix_busy_user_end", "user_id", "end_at"),
+        sa.Index("ix_busy_user_start", "user_id", "start_at", "end_at", "active"),
+        sa.Index("ix_busy_long", "spans_days", "user_id", "end_at"),
         sa.UniqueConstraint("user_id", "import_key", name="uq_busy_import_key"),
         sa.CheckConstraint("start_at < end_at", name="ck_busy_range"),
     )
@@ -77,6 +81,8 @@ class BusyBlock(db.Model):
     # For imported calendars: UID (+ RECURRENCE-ID) of the event, so a re-import updates in place.
     import_key: Mapped[str | None] = mapped_column(sa.String(300))
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # end_at - start_at > 1 day; kept by the mapper events below (Core inserts must set it).
+    spans_days: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     user = db.relationship("User")
@@ -84,3 +90,12 @@ class BusyBlock(db.Model):
     def snapshot(self) -> dict:
         return {"user_id": self.user_id, "start_at": self.start_at.isoformat(), "end_at": self.end_at.isoformat(),
                 "reason": self.reason, "source": self.source, "active": self.active}
+
+
+LONG_BLOCK = timedelta(days=1)
+
+
+@event.listens_for(BusyBlock, "before_insert")
+@event.listens_for(BusyBlock, "before_update")
+def _mark_long(_mapper, _conn, block: BusyBlock) -> None:
+    block.spans_days = block.end_at - block.start_at > LONG_BLOCK

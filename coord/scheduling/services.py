@@ -15,7 +15,7 @@ from coord.audit import services as audit
 from coord.dbtypes import write_lock
 from coord.errors import DomainError, NotFound
 from coord.extensions import db
-from coord.scheduling.models import Booking, BusyBlock, Room
+from coord.scheduling.models import LONG_BLOCK, Booking, BusyBlock, Room
 from coord.scheduling.rules import current_rules
 from coord.timeutil import fmt_local
 
@@ -111,14 +111,15 @@ def clashes(
     found: list[Clash] = []
     user_ids = [int(r[5:]) for r in resources if r.startswith("user:")]
     if user_ids:
-        stmt = sa.select(BusyBlock).where(
-            BusyBlock.user_id.in_(user_ids), BusyBlock.active.is_(True), BusyBlock.start_at < hi, BusyBlock.end_at > lo
-        ).order_by(BusyBlock.start_at)
-        for b in db.session.execute(stmt).scalars():
+        from coord.scheduling.slots import busy_selects
+
+        blocks = {b.id: b for stmt in busy_selects(user_ids, lo, hi) for b in db.session.execute(stmt).scalars()}
+        for b in sorted(blocks.values(), key=lambda b: (b.start_at, b.id)):
             r = user_resource(b.user_id)
             found.append(Clash(r, labels[r], b.start_at, b.end_at, "busy", reason=b.reason))
     stmt = sa.select(Booking).where(
-        Booking.resource.in_(list(resources)), Booking.active.is_(True), Booking.start_at < hi, Booking.end_at > lo
+        Booking.resource.in_(list(resources)), Booking.active.is_(True), Booking.start_at < hi, Booking.end_at > lo,
+        Booking.start_at >= lo - LONG_BLOCK,
     ).order_by(Booking.start_at)
     if exclude_interview_id is not None:
         stmt = stmt.where(Booking.interview_id != exclude_interview_id)
@@ -219,10 +220,10 @@ def cancel_busy(actor: Any, block_id: Any) -> BusyBlock:
 
 
 def busy_of(user_id: int, start: datetime, end: datetime) -> list[BusyBlock]:
-    stmt = sa.select(BusyBlock).where(
-        BusyBlock.user_id == user_id, BusyBlock.active.is_(True), BusyBlock.start_at < end, BusyBlock.end_at > start
-    ).order_by(BusyBlock.start_at)
-    return list(db.session.execute(stmt).scalars())
+    from coord.scheduling.slots import busy_selects
+
+    blocks = {b.id: b for stmt in busy_selects([user_id], start, end) for b in db.session.execute(stmt).scalars()}
+    return sorted(blocks.values(), key=lambda b: (b.start_at, b.id))
 
 
 def _busy_visible(user: Any, block_id: str) -> bool:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from coord.dbtypes import utcnow
 from coord.errors import DomainError
 from coord.extensions import db
-from coord.scheduling.models import Booking, BusyBlock
+from coord.scheduling.models import LONG_BLOCK, Booking, BusyBlock
 from coord.scheduling.rules import Rules, current_rules
 from coord.timeutil import local_datetime, to_local
 from coord.workdays.models import WorkDay
@@ -107,6 +107,23 @@ def _epoch(column):
     return sa.cast(sa.extract("epoch", column), sa.BigInteger)
 
 
+def busy_selects(user_ids: Sequence[int], lo: datetime, hi: datetime, *columns) -> list[sa.Select]:
+    """Selects of the active busy blocks of these people that overlap [lo, hi).
+
+    Two range scans instead of one open-ended one: a block of at most a day overlapping the
+    window starts in [lo - 1 day, hi), which the covering index (user_id, start_at, end_at,
+    active) reads directly; longer blocks (rare: leave, secondment) come from their own index.
+    A long block starting near the window can appear in both: callers treat rows as a set.
+    """
+    cols = columns or (BusyBlock,)
+    base = (BusyBlock.user_id.in_(list(user_ids)), BusyBlock.active == sa.true(), BusyBlock.end_at > lo,
+            BusyBlock.start_at < hi)
+    return [
+        sa.select(*cols).where(*base, BusyBlock.start_at >= lo - LONG_BLOCK),
+        sa.select(*cols).where(*base, BusyBlock.spans_days == sa.true()),
+    ]
+
+
 def load_busy(
     resources: Sequence[str], start: datetime, end: datetime, exclude_interview_id: int | None = None
 ) -> dict[str, list[Interval]]:
@@ -114,18 +131,15 @@ def load_busy(
     out: dict[str, list[Interval]] = {r: [] for r in resources}
     user_ids = [int(r[5:]) for r in resources if r.startswith("user:")]
     if user_ids:
-        rows = db.session.execute(
-            sa.select(BusyBlock.user_id, _epoch(BusyBlock.start_at), _epoch(BusyBlock.end_at)).where(
-                BusyBlock.user_id.in_(user_ids), BusyBlock.active.is_(True),
-                BusyBlock.start_at < end, BusyBlock.end_at > start,
-            )
-        )
-        for uid, s, e in rows:
+        short, long_ = busy_selects(user_ids, start, end, BusyBlock.user_id, _epoch(BusyBlock.start_at),
+                                    _epoch(BusyBlock.end_at))
+        for uid, s, e in db.session.execute(sa.union_all(short, long_)):
             out[f"user:{uid}"].append((int(s), int(e)))
     if resources:
+        # Bookings last at most a few hours, so the same bounded scan finds every overlap.
         stmt = sa.select(Booking.resource, _epoch(Booking.start_at), _epoch(Booking.end_at)).where(
-            Booking.resource.in_(list(resources)), Booking.active.is_(True),
-            Booking.start_at < end, Booking.end_at > start,
+            Booking.resource.in_(list(resources)), Booking.active == sa.true(),
+            Booking.start_at >= start - LONG_BLOCK, Booking.start_at < end, Booking.end_at > start,
         )
         if exclude_interview_id is not None:
             stmt = stmt.where(Booking.interview_id != exclude_interview_id)

@@ -68,10 +68,15 @@ def init_app(app: Flask) -> None:
 NAV: list[tuple[str, str, str]] = [
     ("web.home", "首页", "all"),
     ("agencies.index", "单位名录", "all"),
+    ("interviews.index", "联合约谈", "all"),
+    ("interviews.follow_up_list", "回访任务", "all"),
+    ("scheduling.week", "日程", "all"),
+    ("scheduling.busy", "忙碌时间", "all"),
     ("audit.index", "操作记录", "all"),
     ("workdays.index", "工作日历", "all"),
     ("lists.index", "两张清单", "all"),
     ("accounts.users", "账号管理", "office"),
+    ("calendar.index", "日历订阅", "all"),
     ("notify.index", "邮件发送", "office"),
     ("minutes.index", "约谈笔录", "all"),
 ]

@@ -55,6 +55,7 @@ def upgrade():
     sa.Column('source', sa.String(length=10), nullable=False),
     sa.Column('import_key', sa.String(length=300), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('spans_days', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
     sa.CheckConstraint('start_at < end_at', name='ck_busy_range'),
@@ -62,8 +63,8 @@ def upgrade():
     sa.UniqueConstraint('user_id', 'import_key', name='uq_busy_import_key')
     )
     with op.batch_alter_table('busy_block', schema=None) as batch_op:
-        batch_op.create_index('ix_busy_user_end', ['user_id', 'end_at'], unique=False)
-        batch_op.create_index('ix_busy_user_start', ['user_id', 'start_at'], unique=False)
+        batch_op.create_index('ix_busy_long', ['spans_days', 'user_id', 'end_at'], unique=False)
+        batch_op.create_index('ix_busy_user_start', ['user_id', 'start_at', 'end_at', 'active'], unique=False)
 
     op.create_table('interview',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -278,7 +279,7 @@ def downgrade():
     op.drop_table('interview')
     with op.batch_alter_table('busy_block', schema=None) as batch_op:
         batch_op.drop_index('ix_busy_user_start')
-        batch_op.drop_index('ix_busy_user_end')
+        batch_op.drop_index('ix_busy_long')
 
     op.drop_table('busy_block')
     with op.batch_alter_table('room', schema=None) as batch_op:

@@ -1,0 +1,1 @@
+"""Calendar invites (iMIP), subscription feeds and .ics import of busy blocks."""
