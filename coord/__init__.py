@@ -19,6 +19,7 @@ FEATURES = [
     "coord.agencies",
     "coord.workdays",
     "coord.audit",
+    "coord.lists",
     "coord.interviews",
     "coord.scheduling",
     "coord.notify",

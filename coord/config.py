@@ -51,6 +51,9 @@ def load(instance_path: Path) -> dict:
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("COORD_SESSION_HOURS", "8")) * 3600,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": int(os.environ.get("COORD_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # The two lists: limits on an imported sheet.
+        "LISTS_IMPORT_MAX_BYTES": int(os.environ.get("COORD_LISTS_IMPORT_MAX_MB", "5")) * 1024 * 1024,
+        "LISTS_IMPORT_MAX_ROWS": int(os.environ.get("COORD_LISTS_IMPORT_MAX_ROWS", "2000")),
         # Login rate limit (Flask-Limiter); shared storage in production so workers agree.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

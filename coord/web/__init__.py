@@ -75,6 +75,7 @@ NAV: list[tuple[str, str, str]] = [
     ("scheduling.busy", "忙碌时间", "all"),
     ("audit.index", "操作记录", "all"),
     ("workdays.index", "工作日历", "all"),
+    ("lists.index", "两张清单", "all"),
     ("accounts.users", "账号管理", "office"),
     ("calendar.index", "日历订阅", "all"),
     ("notify.index", "邮件发送", "office"),
