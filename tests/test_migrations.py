@@ -25,3 +25,17 @@ def test_upgrade_downgrade_upgrade(tmp_path):
         upgrade(revision="heads")
         assert "agency" in sa.inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_one_linear_history():
+    """Branches merged from parallel work are re-chained: exactly one head, no forks."""
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    script = ScriptDirectory.from_config(cfg)
+    assert len(script.get_heads()) == 1
+    assert all(len(rev._all_down_revisions) <= 1 for rev in script.walk_revisions())

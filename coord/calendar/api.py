@@ -22,7 +22,7 @@ def invite(interview_id: int):
     return calendar_response(data, f"interview-{interview.id}.ics", method)
 
 
-class ImportResultSchema(Schema):
+class BusyImportResultSchema(Schema):
     added = fields.Int()
     updated = fields.Int()
     removed = fields.Int()
@@ -31,7 +31,7 @@ class ImportResultSchema(Schema):
 
 
 @blp.post("/users/<int:user_id>/busy/import")
-@blp.response(200, ImportResultSchema)
+@blp.response(200, BusyImportResultSchema)
 @blp.doc(security=[{"bearerAuth": []}], description=(
     "Upload an .ics file (multipart field `file`, or the raw body as text/calendar). Its events, "
     "recurring ones expanded, replace the user's earlier imported busy blocks."))

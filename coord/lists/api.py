@@ -81,7 +81,7 @@ class ReviewBody(Schema):
     kind = fields.Str(load_default=None, **KIND_FIELD)
 
 
-class ImportResultSchema(Schema):
+class ListImportResultSchema(Schema):
     version = fields.Nested(ListVersionSchema)
     items = fields.List(fields.Nested(ListItemSchema))
     warnings = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
@@ -107,7 +107,7 @@ def list_items(args):
 
 @blp.post("/import")
 @blp.arguments(ImportQuery, location="query")
-@blp.response(200, ImportResultSchema)
+@blp.response(200, ListImportResultSchema)
 @blp.alt_response(400, description="{code, message, errors: [{row, column, message}]}; nothing saved")
 @blp.doc(security=[{"bearerAuth": []}], requestBody={"content": {"multipart/form-data": {"schema": {
     "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}})

@@ -1,7 +1,7 @@
 """referrals: leads, files, extensions, supervision, police referrals
 
 Revision ID: 0003_referrals
-Revises: 0001_base
+Revises: 0002_interviews
 Create Date: 2026-11-28 04:57:45.690335
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_referrals'
-down_revision = '0001_base'
+down_revision = '0002_interviews'
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ Partial unique indexes (SQLite and PostgreSQL both support them) keep at most on
 worked on and one published version per agency and kind.
 
 Revision ID: 0004_lists
-Revises: 0001_base
+Revises: 0003_referrals
 Create Date: 2026-11-28 05:02:20.261831
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004_lists'
-down_revision = '0001_base'
+down_revision = '0003_referrals'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """outbox: outgoing e-mail and its attachments (delivered by the Huey worker)
 
 Revision ID: 0005_outbox
-Revises: 0001_base
+Revises: 0004_lists
 Create Date: 2026-11-28 04:59:27.903753
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_outbox'
-down_revision = '0001_base'
+down_revision = '0004_lists'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """minutes: 约谈笔录 and its revisions (never changed once written)
 
 Revision ID: 0006_minutes
-Revises: 0001_base (needs 0002_interviews)
+Revises: 0005_outbox
 Create Date: 2026-11-28 05:06:11.812762
 
 """
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_minutes'
-down_revision = '0001_base'
+down_revision = '0005_outbox'
 branch_labels = None
-depends_on = '0002_interviews'
+depends_on = None
 
 
 def upgrade():

@@ -1,7 +1,7 @@
 """calendar: what invitees were last sent (per interview) and feed URL generations
 
 Revision ID: 0007_calendar
-Revises: 0005_outbox
+Revises: 0006_minutes
 Create Date: 2026-11-28 05:06:41.635936
 
 """
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007_calendar'
-down_revision = '0005_outbox'
+down_revision = '0006_minutes'
 branch_labels = None
-depends_on = '0002_interviews'  # calendar_invitation references interview
+depends_on = None
 
 
 def upgrade():
