@@ -30,6 +30,7 @@ def test_interview_page_offers_the_invite(page, live_server):
 
 def test_reset_feed_url_in_the_browser(page, live_server):
     browser_login(page, "scjg_coord")
+    page.get_by_role("navigation").get_by_text("更多").click()  # secondary pages sit in the 更多 menu
     page.get_by_role("navigation").get_by_role("link", name="日历订阅").click()
     box = page.get_by_label("我的约谈日程 订阅地址")
     old = box.input_value()

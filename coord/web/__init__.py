@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = timeutil.fmt_local
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["nav_items"] = NAV
+    app.jinja_env.globals["nav_more"] = NAV_MORE
     app.jinja_env.globals["nav_badge"] = nav_badge
 
     @app.context_processor
@@ -66,24 +67,28 @@ def init_app(app: Flask) -> None:
 
 
 # (endpoint, label, who may see it: "all" | "office")
+# (endpoint, label, who may see it: "all" | "office"), in the order of the policy's work.
 NAV: list[tuple[str, str, str]] = [
     ("web.home", "首页", "all"),
-    ("agencies.index", "单位名录", "all"),
     ("interviews.index", "联合约谈", "all"),
     ("interviews.follow_up_list", "回访任务", "all"),
-    ("scheduling.week", "日程", "all"),
-    ("scheduling.busy", "忙碌时间", "all"),
-    ("audit.index", "操作记录", "all"),
-    ("workdays.index", "工作日历", "all"),
-    ("lists.index", "两张清单", "all"),
-    ("accounts.users", "账号管理", "office"),
-    ("calendar.index", "日历订阅", "all"),
-    ("notify.index", "邮件发送", "office"),
     ("minutes.index", "约谈笔录", "all"),
+    ("scheduling.week", "日程", "all"),
     ("referrals.index", "线索移交", "all"),
     ("referrals.police_index", "移送公安", "all"),
+    ("lists.index", "两张清单", "all"),
+    ("agencies.index", "单位名录", "all"),
+    ("scheduling.busy", "忙碌时间", "all"),
+    ("calendar.index", "日历订阅", "all"),
+    ("workdays.index", "工作日历", "all"),
+    ("audit.index", "操作记录", "all"),
     ("referrals.figures", "线索统计", "office"),
+    ("accounts.users", "账号管理", "office"),
+    ("notify.index", "邮件发送", "office"),
 ]
+# Shown under 更多 in the top bar (still cards on the home page).
+NAV_MORE = {"scheduling.busy", "calendar.index", "workdays.index", "audit.index", "referrals.figures",
+            "accounts.users", "notify.index"}
 
 # Optional count badges on nav entries: endpoint -> fn(user) -> int (0 shows nothing).
 NAV_BADGES: dict = {}
