@@ -5,14 +5,14 @@ Targets (issue 5): median < 0.5 s in a warm process, < 2 s for the first PDF in 
 """
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks._common import machine
 
 WARM_RUNS = 15
 COLD_RUNS = 5
@@ -27,19 +27,10 @@ print(time.perf_counter() - started, len(data))
 """
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+def machine_line() -> str:
     import weasyprint
 
-    return (f"{os.cpu_count()} CPU(s) (nproc), {model}; Python {platform.python_version()}, "
-            f"WeasyPrint {weasyprint.__version__}, {platform.system()} {platform.release()}")
+    return machine(f"WeasyPrint {weasyprint.__version__}")
 
 
 def page_count(data: bytes) -> int:
@@ -89,7 +80,7 @@ def cached_runs() -> list[float]:
 
 
 def main() -> int:
-    print(f"machine: {machine()}")
+    print(f"machine: {machine_line()}")
     cold_inside, cold_wall = cold_runs()
     warm, data = warm_runs()
     cached = cached_runs()

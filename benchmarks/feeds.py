@@ -16,7 +16,6 @@ Exits 1 on a miss.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,35 +26,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from benchmarks._common import database_url, machine
+
 INTERVIEWS = int(os.environ.get("BENCH_INTERVIEWS", "5000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 TARGET_MS, TARGET_304_MS = 500.0, 10.0
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU(s) (nproc), {model}; Python {platform.python_version()}, {platform.system()}"
-
-
-def database_url(tmp: Path) -> str:
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        return f"sqlite:///{tmp / 'bench.db'}"
-    url = sa.engine.make_url(base)
-    name = f"{url.database}_bench_feeds"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def load(db) -> int:
@@ -140,7 +115,7 @@ def main() -> int:
     from coord.extensions import db
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = database_url(Path(tmp))
+        url = database_url(Path(tmp), "bench_feeds")
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True,
                           "HUEY_SQLITE_PATH": str(Path(tmp) / "huey.db"), "DEMO_PASSWORD": "Bench-pass-2026"})
         with app.app_context():

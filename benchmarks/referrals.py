@@ -11,7 +11,6 @@ Exits 1 on a miss.
 from __future__ import annotations
 
 import os
-import platform
 import random
 import statistics
 import sys
@@ -22,37 +21,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from benchmarks._common import database_url, machine
+
 LEADS = int(os.environ.get("BENCH_LEADS", "100000"))
 AGENCIES = 45
 RUNS = 30
 TARGET_MS = 100.0
 PASSWORD = "Bench-pass-2026"
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU(s) (nproc), {model}; Python {platform.python_version()}, {platform.system()}"
-
-
-def database_url(tmp: Path) -> str:
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        return f"sqlite:///{tmp / 'bench.db'}"
-    url = sa.engine.make_url(base)
-    name = f"{url.database}_bench"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def load(db, today) -> tuple[list[int], int]:
@@ -131,7 +106,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        url = database_url(tmp)
+        url = database_url(tmp, "bench")
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                           "RATELIMIT_ENABLED": False, "TESTING": True})
         with app.app_context():

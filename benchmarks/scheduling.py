@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import tempfile
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from benchmarks._common import machine
 from coord.scheduling.models import LONG_BLOCK
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -39,19 +39,6 @@ NOW = datetime(2026, 4, 1, 9, 0, tzinfo=SH)
 YEAR_START = date(2025, 10, 1)  # busy data covers the year around NOW
 AGENCIES, PER_AGENCY, BLOCKS_EACH = 10, 6, 2000
 DURATION, LIMIT, WORKING_DAYS = 90, 10, 30
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
-    return f"{os.cpu_count()} CPU (nproc), {model}, Python {platform.python_version()}, load average {load}"
 
 
 # --- the database ------------------------------------------------------------------------------
