@@ -243,3 +243,29 @@ def test_english_second(client):
     assert '<html lang="zh-CN">' in page and "用户名" in page
     resp = client.get("/lang/en")
     assert "lang=en" in resp.headers["Set-Cookie"]
+
+
+def test_expired_session_asks_to_log_in_again(app, client):
+    app.config["PERMANENT_SESSION_LIFETIME"] = 1
+    login(client, "scjg_officer")
+    cookie = client.get_cookie("session")
+    assert cookie.expires is not None  # a permanent session with an end
+    import time
+
+    time.sleep(2.1)  # the signed cookie's timestamp is now older than the lifetime
+    resp = client.get("/agencies/", follow_redirects=True)
+    assert "请先登录，或登录已过期" in resp.get_data(as_text=True)
+
+
+def test_production_requires_secret_key(monkeypatch, tmp_path):
+    import pytest
+
+    from coord import config
+
+    monkeypatch.setenv("COORD_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        config.load(tmp_path)
+    monkeypatch.setenv("COORD_ENV", "development")
+    first = config.load(tmp_path)["SECRET_KEY"]
+    assert first == config.load(tmp_path)["SECRET_KEY"] and len(first) == 64  # generated once, kept in instance/

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from coord.accounts import services
@@ -31,6 +31,7 @@ def login():
         elif not user.active:
             form.username.errors.append("该账号已停用，请联系管理员。")
         else:
+            session.permanent = True  # expires after COORD_SESSION_HOURS, not only at browser close
             login_user(user)
             flash(f"欢迎，{user.display_name}。", "success")
             return redirect(_safe_next(request.args.get("next")))
