@@ -412,6 +412,19 @@ def test_escalating_twice_is_refused(api):
     assert count(Lead) == leads
 
 
+def test_a_visit_escalated_before_referrals_existed_gets_its_lead(app):
+    visit = not_rectified_visit()
+    earlier = at("2026-10-08", "16:00")
+    visit.escalated, visit.escalated_at, visit.escalated_by_id = True, earlier, user_by_name("scjg_coord").id
+    db.session.commit()  # as the first version of escalation left it: escalated, no lead
+    interviews.escalate(user_by_name("scjg_coord"), visit.id, {"to_agency_id": agency_id("cgj")}, now=ESCALATED_AT)
+    db.session.expire_all()
+    visit = db.session.get(FollowUp, visit.id)
+    assert visit.lead is not None and visit.escalated_at == earlier  # when it was decided stays recorded
+    with pytest.raises(Conflict, match="不能重复升级"):
+        interviews.escalate(user_by_name("scjg_coord"), visit.id, {"to_agency_id": agency_id("cgj")})
+
+
 def test_escalation_scoping(api, client):
     visit = not_rectified_visit()
     body = {"to_agency_id": agency_id("sthjj")}

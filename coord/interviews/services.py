@@ -682,9 +682,9 @@ def _check_escalation(actor: Any, visit: FollowUp) -> None:
         raise Forbidden("只有牵头单位的联络员或领导小组办公室可以升级处理。")
     if visit.result != "not_rectified":
         raise DomainError("只有回访结果为“未整改”的事项可以升级处理。")
-    if visit.escalated or visit.lead_id:
-        number = visit.lead.number if visit.lead else ""
-        raise Conflict(f"该事项已升级处理{f'，已生成线索 {number}' if number else ''}，不能重复升级。",
+    # Visits escalated before referrals existed (escalated, no lead) may still get their lead now.
+    if visit.lead_id:
+        raise Conflict(f"该事项已升级处理，已生成线索 {visit.lead.number}，不能重复升级。",
                        details={"lead_id": visit.lead_id})
 
 
@@ -716,7 +716,8 @@ def escalate(actor: Any, follow_up_id: Any, data: dict[str, Any] | None = None, 
     interview = visit.interview
     lead = referrals.new_lead(actor, interview.lead_agency_id, {**escalation_defaults(visit), **data}, uploads,
                               now=now)
-    visit.escalated, visit.escalated_at, visit.escalated_by_id = True, now or utcnow(), actor.id
+    if not visit.escalated:
+        visit.escalated, visit.escalated_at, visit.escalated_by_id = True, now or utcnow(), actor.id
     visit.lead_id = lead.id
     db.session.flush()
     audit.record(actor, "lead.escalate", "lead", lead.id, agencies=[lead.from_agency_id, lead.to_agency_id],
