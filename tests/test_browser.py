@@ -13,7 +13,9 @@ def test_login_search_directory_open_agency(page):
     browser_login(page, "scjg_coord")
     page.get_by_role("link", name="单位名录").first.click()
     search = page.get_by_placeholder("输入单位名称搜索")
-    search.fill("城市管理")  # htmx active search, no submit
+    # htmx active search, no submit. Typed key by key, as a person does: a fill() right after the
+    # boosted navigation can land before htmx has processed the new page and so send nothing.
+    search.press_sequentially("城市管理", delay=80)
     rows = page.locator("#agency-rows tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("区城市管理局")

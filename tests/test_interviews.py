@@ -137,16 +137,20 @@ def test_held_interview_rectification_follow_up_visit_and_escalation(app):
         services.record_visit(officer, visit.id, "not_rectified", "")
     with pytest.raises(DomainError, match="未整改"):
         services.escalate(coord, visit.id)
-    services.record_visit(officer, visit.id, "not_rectified", "占道物品仍未清理")
+    services.record_visit(officer, visit.id, "not_rectified", "占道物品仍未清理", now=at("2026-10-08", "15:00"))
     assert (visit.status, visit.result) == ("done", "not_rectified")
     with pytest.raises(DomainError, match="已登记"):
         services.record_visit(officer, visit.id, "rectified", "")
     with pytest.raises(Forbidden):
-        services.escalate(user_by_name("cgj_coord"), visit.id)
-    services.escalate(coord, visit.id)
-    assert visit.escalated and visit.escalated_by_id == coord.id and visit.lead_id is None
+        services.escalate(user_by_name("cgj_coord"), visit.id, {"to_agency_id": agency_id("cgj")})
+    with pytest.raises(DomainError, match="接收线索的行政执法部门"):
+        services.escalate(coord, visit.id, {})
+    # Escalation now creates a lead (issue 6) from the lead agency to the chosen enforcement agency.
+    services.escalate(coord, visit.id, {"to_agency_id": agency_id("cgj")}, now=at("2026-10-09", "10:00"))
+    assert visit.escalated and visit.escalated_by_id == coord.id and visit.lead is not None
+    assert (visit.lead.from_agency_id, visit.lead.to_agency_id) == (agency_id("scjgj"), agency_id("cgj"))
     with pytest.raises(DomainError, match="已升级"):
-        services.escalate(coord, visit.id)
+        services.escalate(coord, visit.id, {"to_agency_id": agency_id("cgj")})
 
 
 def test_bad_input_gives_a_clear_message_and_saves_nothing(app):

@@ -180,11 +180,17 @@ def test_follow_up_visit_and_escalation_through_the_pages(app, client):
                        data={"result": "not_rectified", "notes": "招牌仍在", "csrf_token": token})
     assert resp.status_code == 303
     login(client, "scjg_coord")
+    ensure_calendar(local_today(), 40)  # the lead's clocks run from today
+    done = client.get("/interviews/follow-ups?status=done").get_data(as_text=True)
+    assert f"/interviews/follow-ups/{visit_id}/escalate" in done  # a link to the escalation form
     token = csrf_token(client, "/interviews/follow-ups?status=done")
-    resp = client.post(f"/interviews/follow-ups/{visit_id}/escalate", data={"csrf_token": token},
-                       follow_redirects=True)
+    refused = client.post(f"/interviews/follow-ups/{visit_id}/escalate", data={"csrf_token": token})
+    assert refused.status_code == 400 and "请选择接收线索的行政执法部门" in refused.get_data(as_text=True)
+    resp = client.post(f"/interviews/follow-ups/{visit_id}/escalate",
+                       data={"csrf_token": token, "to_agency_id": agency_id("cgj"), "party_name": "某人",
+                             "facts": "招牌仍在", "matter": "擅自设置招牌"}, follow_redirects=True)
     html = resp.get_data(as_text=True)
-    assert "已升级处理" in html and "线索移交功能上线后" in html
+    assert "已升级处理" in html and "整改回访未整改" in html and "拆除违规招牌" in html  # the lead page
     shown = client.get(f"/interviews/{interview.id}").get_data(as_text=True)
     assert "拆除违规招牌" in shown and "未整改" in shown and "回访：未整改" in client.get(
         f"/audit/interview/{interview.id}", headers={"HX-Request": "true"}).get_data(as_text=True)

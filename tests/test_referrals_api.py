@@ -20,7 +20,9 @@ def _new(api_client, **extra):
 
 def test_refer_acknowledge_reply_accept(api):
     cgj, scjg = api("cgj_coord"), api("scjg_officer")
-    resp = _new(cgj, party_credit_code="91110000600037341L")
+    # A matter flexible handling may apply to (selling expired food would be refused it: food safety).
+    resp = _new(cgj, party_credit_code="91110000600037341L", matter="经营者未按规定明码标价",
+                facts="超市货架商品未标价的举报。")
     assert resp.status_code == 201, resp.json
     lead = resp.json
     assert lead["state"] == "referred" and lead["urgency"] == "urgent"

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields
 
 from coord.api import api_blueprint, current_api_user
 from coord.interviews import services
+from coord.lists import services as lists
 from coord.scheduling.api import LocalDateTime
 
 blp = api_blueprint("interviews", "/interviews", "联合约谈 Joint interviews")
@@ -43,6 +44,7 @@ class InterviewInput(Schema):
     matter = fields.Str(load_default="")
     legal_basis = fields.Str(load_default="")
     measure = fields.Str(load_default="interview")
+    list_item_id = fields.Int(load_default=None, allow_none=True)
     start = LocalDateTime(load_default=None, allow_none=True)
 
 
@@ -59,6 +61,7 @@ class InterviewPatch(Schema):
     matter = fields.Str()
     legal_basis = fields.Str()
     measure = fields.Str()
+    list_item_id = fields.Int(allow_none=True)
 
 
 class AgencyRowSchema(Schema):
@@ -108,6 +111,11 @@ class InterviewSchema(Schema):
     cancel_reason = fields.Str()
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
+    list_item_id = fields.Int(allow_none=True)
+    list_item = fields.Function(lambda i: lists.item_summary(i.list_item))
+    # For the lead agency; an interview is itself a flexible measure, so this flags, never refuses.
+    eligibility = fields.Function(lambda i: lists.eligibility_brief(i.lead_agency_id, i.matter, i.list_item_id)
+                                  if i.list_item_id or i.matter else None)
 
 
 class ListQuery(Schema):
@@ -153,8 +161,28 @@ class FollowUpSchema(Schema):
     notes = fields.Str()
     visited_at = LocalDateTime(allow_none=True)
     escalated = fields.Bool()
+    escalated_at = LocalDateTime(allow_none=True)
     requirement = fields.Function(lambda f: f.item.requirement)
     deadline = fields.Function(lambda f: f.item.deadline.isoformat())
+    lead_id = fields.Int(allow_none=True)
+    lead = fields.Function(lambda f: {"id": f.lead.id, "number": f.lead.number, "state": f.lead.state,
+                                      "to_agency_id": f.lead.to_agency_id} if f.lead else None)
+
+
+class EscalateInput(Schema):
+    """The lead to create; fields left out are prefilled from the interview and the visit."""
+
+    to_agency_id = fields.Int(load_default=None, allow_none=True)
+    list_item_id = fields.Int(load_default=None, allow_none=True)
+    kind_id = fields.Int(load_default=None, allow_none=True)
+    party_name = fields.Str(load_default=None)
+    party_credit_code = fields.Str(load_default=None)
+    facts = fields.Str(load_default=None)
+    matter = fields.Str(load_default=None)
+    legal_basis = fields.Str(load_default=None)
+    place = fields.Str(load_default=None)
+    occurred_on = fields.Str(load_default=None)
+    urgency = fields.Str(load_default=None)
 
 
 SECURITY = [{"bearerAuth": []}]
@@ -257,7 +285,10 @@ def visit(args, follow_up_id: int):
 
 
 @blp.post("/follow-ups/<int:follow_up_id>/escalate")
+@blp.arguments(EscalateInput)
 @blp.response(200, FollowUpSchema)
 @blp.doc(security=SECURITY)
-def escalate(follow_up_id: int):
-    return services.escalate(current_api_user(), follow_up_id)
+def escalate(args, follow_up_id: int):
+    """Escalate a "not rectified" visit: a lead from the lead agency to `to_agency_id` (an enforcement
+    agency), linked to the visit (`lead_id`); 409 if it was escalated already."""
+    return services.escalate(current_api_user(), follow_up_id, args)

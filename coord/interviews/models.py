@@ -81,8 +81,9 @@ class Interview(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    # The positive/negative list item the matter comes from (FK added once lists exist).
-    list_item_id: Mapped[int | None] = mapped_column(sa.Integer)
+    # The published list item (a row of one published version; its `uid` follows it across versions)
+    # that the matter concerns: one of the lead agency's positive or negative list.
+    list_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("list_item.id"), index=True)
 
     party = relationship("Party", lazy="joined")
     lead_agency = relationship("Agency", foreign_keys=[lead_agency_id])
@@ -96,6 +97,7 @@ class Interview(db.Model):
     attendees = relationship("PartyAttendee", back_populates="interview", cascade="all, delete-orphan",
                              order_by="PartyAttendee.id")
     items = relationship("RectificationItem", back_populates="interview", order_by="RectificationItem.id")
+    list_item = relationship("ListItem")
 
     @property
     def status_label(self) -> str:
@@ -124,6 +126,7 @@ class Interview(db.Model):
             "cancel_reason": self.cancel_reason, "sequence": self.sequence,
             "agencies": sorted(a.agency_id for a in self.agencies),
             "participants": sorted(p.user_id for p in self.participants),
+            "list_item_id": self.list_item_id,
         }
 
 
@@ -219,12 +222,13 @@ class FollowUp(db.Model):
     escalated: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
-    # The lead created from an escalation, once referrals exist (FK added then).
-    lead_id: Mapped[int | None] = mapped_column(sa.Integer)
+    # The lead created by escalating a "not rectified" visit (at most one per visit).
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lead.id"), unique=True)
 
     item = relationship("RectificationItem", back_populates="follow_ups")
     interview = relationship("Interview")
     agency = relationship("Agency")
+    lead = relationship("Lead")
 
     @property
     def status_label(self) -> str:

@@ -39,7 +39,7 @@ from coord.interviews.models import (
 from coord.interviews.validation import credit_code_error, id_number_error
 from coord.scheduling import services as sched
 from coord.scheduling.slots import check_slot, find_slots, nth_working_day_after
-from coord.timeutil import fmt_local, isoformat_local, local_today
+from coord.timeutil import fmt_local, isoformat_local, local_today, to_local
 from coord.workdays.services import CalendarMissing
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -263,7 +263,7 @@ def _people(lead: Agency, agency_ids: list[int], participant_ids: list[int]) -> 
     return agencies, users
 
 
-def _clean(data: dict[str, Any], actor: Any, *, creating: bool) -> dict[str, Any]:
+def _clean(data: dict[str, Any], actor: Any, *, creating: bool, current_item_id: int | None = None) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     title = str(data.get("title") or "").strip()
     if not title:
@@ -301,6 +301,11 @@ def _clean(data: dict[str, Any], actor: Any, *, creating: bool) -> dict[str, Any
     if creating and not actor.is_office and lead.id != actor.agency_id:
         raise DomainError("联络员只能以本单位为牵头单位发起约谈。", field="lead_agency_id")
     clean["lead"] = lead
+    # The matter's item on the lead agency's published lists (kept as named even after a list revision).
+    from coord.lists import services as lists
+
+    item = lists.published_item(lead, data.get("list_item_id"), keep=current_item_id)
+    clean["list_item_id"] = item.id if item else None
     clean["agencies"], clean["users"] = _people(
         lead, _ids(data.get("agency_ids"), "agency_ids"), _ids(data.get("participant_ids"), "participant_ids"))
     return clean
@@ -535,7 +540,7 @@ def update(actor: Any, interview_id: Any, data: dict[str, Any], *, now: datetime
                       "participant_ids": [p.user_id for p in interview.participants]}
     merged = {**before, **current_people, **data}
     merged["lead_agency_id"] = interview.lead_agency_id  # the organiser does not change
-    clean = _clean(merged, actor, creating=False)
+    clean = _clean(merged, actor, creating=False, current_item_id=interview.list_item_id)
     lead, agencies, users = clean.pop("lead"), clean.pop("agencies"), clean.pop("users")
     for key, value in clean.items():
         setattr(interview, key, value)
@@ -654,20 +659,74 @@ def record_visit(actor: Any, follow_up_id: Any, result: str, notes: str, *, now:
     return visit
 
 
-def escalate(actor: Any, follow_up_id: Any) -> FollowUp:
-    """A "not rectified" visit is escalated. Recorded now; a lead is created once referrals exist."""
-    write_lock(db.session)
-    visit = get_follow_up(actor, follow_up_id)
+def escalation_defaults(visit: FollowUp) -> dict[str, Any]:
+    """The lead form prefilled from the interview, the rectification item and the visit."""
+    interview, item = visit.interview, visit.item
+    held = fmt_local(interview.start_at, "%Y-%m-%d") if interview.start_at else ""
+    visited = fmt_local(visit.visited_at, "%Y-%m-%d") if visit.visited_at else ""
+    facts = (f"{held}{interview.lead_agency.name}就“{interview.title}”对当事人{interview.measure_label}，"
+             f"提出整改要求：{item.requirement}（整改期限 {item.deadline.isoformat()}）。"
+             f"{visited}回访核实：未整改。{visit.notes}").strip()
+    place = interview.party.address or (interview.region_agency.name if interview.region_agency else "")
+    return {
+        "party_name": interview.party.name, "party_credit_code": interview.party.credit_code or "",
+        "facts": facts[:10000], "matter": (interview.matter or interview.title)[:200],
+        "legal_basis": interview.legal_basis or "", "place": place[:200],
+        "occurred_on": to_local(visit.visited_at).date().isoformat() if visit.visited_at else "",
+        "urgency": "normal",
+    }
+
+
+def _check_escalation(actor: Any, visit: FollowUp) -> None:
     if not is_organiser(actor, visit.interview):
         raise Forbidden("只有牵头单位的联络员或领导小组办公室可以升级处理。")
     if visit.result != "not_rectified":
         raise DomainError("只有回访结果为“未整改”的事项可以升级处理。")
-    if visit.escalated:
-        raise DomainError("该事项已升级处理。")
-    visit.escalated, visit.escalated_at, visit.escalated_by_id = True, utcnow(), actor.id
-    audit.record(actor, "followup.escalate", "interview", visit.interview_id, agencies=visit.interview.agency_ids,
-                 summary="未整改事项升级处理（线索移交功能上线后将据此生成线索）",
-                 after={"follow_up_id": visit.id, "escalated": True})
+    # Visits escalated before referrals existed (escalated, no lead) may still get their lead now.
+    if visit.lead_id:
+        raise Conflict(f"该事项已升级处理，已生成线索 {visit.lead.number}，不能重复升级。",
+                       details={"lead_id": visit.lead_id})
+
+
+def escalation_target(actor: Any, follow_up_id: Any) -> FollowUp:
+    """The visit if this actor may escalate it now (for the form page): 404, 403 or a rule message."""
+    visit = get_follow_up(actor, follow_up_id)
+    _check_escalation(actor, visit)
+    return visit
+
+
+def escalate(actor: Any, follow_up_id: Any, data: dict[str, Any] | None = None, uploads: Any = (), *,
+             now: datetime | None = None) -> FollowUp:
+    """A "not rectified" visit is escalated: a lead from the interview's lead agency to the chosen
+    enforcement agency (through the referral services), linked to the visit, in one transaction.
+
+    `data` overrides the prefilled lead fields (None = keep the prefill); `to_agency_id` is required.
+    """
+    from coord.referrals import services as referrals
+
+    write_lock(db.session)
+    visit = get_follow_up(actor, follow_up_id)
+    if db.session.get_bind().dialect.name == "postgresql":  # two escalations of one visit: one waits
+        db.session.execute(sa.select(FollowUp.id).where(FollowUp.id == visit.id).with_for_update())
+        db.session.refresh(visit)
+    _check_escalation(actor, visit)
+    data = {k: v for k, v in (data or {}).items() if v is not None}
+    if data.get("to_agency_id") in (None, ""):
+        raise DomainError("请选择接收线索的行政执法部门。", field="to_agency_id")
+    interview = visit.interview
+    lead = referrals.new_lead(actor, interview.lead_agency_id, {**escalation_defaults(visit), **data}, uploads,
+                              now=now)
+    if not visit.escalated:
+        visit.escalated, visit.escalated_at, visit.escalated_by_id = True, now or utcnow(), actor.id
+    visit.lead_id = lead.id
+    db.session.flush()
+    audit.record(actor, "lead.escalate", "lead", lead.id, agencies=[lead.from_agency_id, lead.to_agency_id],
+                 summary=f"{lead.number}：约谈“{interview.title}”整改回访未整改，升级移交线索至{lead.to_agency.name}"
+                         f"（{lead.party_name}，{lead.matter}）",
+                 after={**lead.snapshot(), "interview_id": interview.id, "follow_up_id": visit.id})
+    audit.record(actor, "followup.escalate", "interview", visit.interview_id, agencies=interview.agency_ids,
+                 summary=f"未整改事项升级处理：向{lead.to_agency.name}移交线索 {lead.number}",
+                 after={"follow_up_id": visit.id, "escalated": True, "lead_id": lead.id, "lead_number": lead.number})
     db.session.commit()
     return visit
 

@@ -104,6 +104,7 @@ def _form_data(form) -> dict:
         "matter": form.get("matter", ""),
         "legal_basis": form.get("legal_basis", ""),
         "measure": form.get("measure") or "interview",
+        "list_item_id": form.get("list_item_id") or None,
     }
 
 
@@ -216,9 +217,28 @@ def _show(interview, status: int = 200, **extra):
                        None),
         "results": FOLLOW_UP_RESULTS, "rooms": sched.list_rooms(), "now": datetime.now().astimezone(),
         "people": _people_for(interview.lead_agency_id, [a.agency_id for a in interview.agencies]),
-        "agencies": _agencies(), "today": local_today(), **extra,
+        "agencies": _agencies(), "today": local_today(), "verdict": _verdict(interview),
+        "visible_leads": _visible_leads([v for item in interview.items for v in item.follow_ups]), **extra,
     }
     return render_template("interviews/show.html", **ctx), status
+
+
+def _verdict(interview) -> dict | None:
+    """The lead agency's lists on the interview's matter: shown as a flag (an interview is itself a
+    flexible measure the policy uses for safety risks too, §四(三), so it is not refused)."""
+    from coord.lists import services as lists
+
+    if not (interview.list_item_id or interview.matter.strip()):
+        return None
+    return lists.eligibility(interview.lead_agency_id, matter_text=interview.matter,
+                             list_item_id=interview.list_item_id)
+
+
+def _visible_leads(visits) -> set[int]:
+    """Leads of escalated visits the user may open (a co-organiser may not be party to the lead)."""
+    from coord.referrals import services as referrals
+
+    return {v.lead_id for v in visits if v.lead is not None and referrals.can_see(current_user, v.lead)}
 
 
 @bp.get("/<int:interview_id>")
@@ -327,8 +347,9 @@ def _safe_next(default: str) -> str:
 @login_required
 def follow_up_list():
     status = request.args.get("status", "pending")
-    return render_template("interviews/follow_ups.html", visits=services.follow_ups(current_user, status=status),
-                           status=status, results=FOLLOW_UP_RESULTS, today=local_today())
+    visits = services.follow_ups(current_user, status=status)
+    return render_template("interviews/follow_ups.html", visits=visits, status=status, results=FOLLOW_UP_RESULTS,
+                           today=local_today(), visible_leads=_visible_leads(visits))
 
 
 @bp.post("/follow-ups/<int:follow_up_id>/visit")
@@ -346,16 +367,33 @@ def visit(follow_up_id: int):
     return redirect(_safe_next(url_for("interviews.follow_up_list")), 303)
 
 
-@bp.post("/follow-ups/<int:follow_up_id>/escalate")
+@bp.route("/follow-ups/<int:follow_up_id>/escalate", methods=["GET", "POST"])
 @login_required
 def escalate(follow_up_id: int):
-    try:
-        services.escalate(current_user, follow_up_id)
-    except DomainError as err:
-        if err.status == 404:
-            raise
-        db.session.rollback()
-        flash(err.message, "error")
+    """Escalate a "not rectified" visit: the lead form, prefilled from the interview and the visit."""
+    from coord.referrals import services as referrals
+    from coord.referrals import storage
+    from coord.referrals.models import URGENCY
+
+    if request.method == "GET":
+        visit = services.escalation_target(current_user, follow_up_id)
+        form, error, status = services.escalation_defaults(visit), None, 200
     else:
-        flash("已升级处理并记录。线索移交功能上线后，将据此自动生成线索。", "warning")
-    return redirect(_safe_next(url_for("interviews.follow_up_list", status="done")), 303)
+        form = dict(request.form)
+        limit = storage.max_bytes()
+        uploads = [storage.Upload(f.filename, f.read(limit + 1)) for f in request.files.getlist("files")
+                   if f and f.filename]
+        try:
+            visit = services.escalate(current_user, follow_up_id, form, uploads)
+        except DomainError as err:
+            if err.status == 404:
+                raise
+            db.session.rollback()
+            visit = services.get_follow_up(current_user, follow_up_id)
+            error, status = err, err.status
+        else:
+            flash(f"已升级处理：线索 {visit.lead.number} 已移交{visit.lead.to_agency.name}。", "success")
+            return redirect(url_for("referrals.show", lead_id=visit.lead_id), 303)
+    return render_template("interviews/escalate.html", visit=visit, form=form, error=error,
+                           receivers=referrals.receivers(), kinds=referrals.kinds(), urgency=URGENCY,
+                           max_mb=storage.max_bytes() // (1024 * 1024)), status

@@ -622,12 +622,20 @@ def eligibility(agency_id: int, matter_text: str | None = None, list_item_id: in
         item = db.session.get(ListItem, list_item_id)
         if item is None or not item.version.is_public:
             raise NotFound("清单事项不存在或尚未发布。")
+        if item.version.state == "superseded":
+            current = current_item(item)
+            if current is None:
+                reasons.append(f"注意：该事项所在的第 {item.version.number} 版清单已被新版本取代，"
+                               "现行清单中已无该事项。")
+            else:  # judged by the list in force, which the item's uid leads to
+                reasons.append(f"注意：该事项所在的第 {item.version.number} 版清单已被第 {current.version.number} 版"
+                               "取代，以下按现行清单判断。")
+                item = current
         items = [item]
-        texts = [item.matter, item.circumstances]
+        # The text naming the matter (a lead's 涉嫌违法事项) may itself fall in an excluded field.
+        texts = [item.matter, item.circumstances, matter_text or ""]
         if item.version.agency_id != agency.id:
             reasons.append(f"注意：该事项属于{item.version.agency.name}的清单，不是{agency.name}的清单。")
-        if item.version.state == "superseded":
-            reasons.append(f"注意：该事项所在的第 {item.version.number} 版清单已被新版本取代。")
     else:
         items = matching_items(agency.id, matter_text or "")
         texts = [matter_text or ""]
@@ -655,6 +663,65 @@ def eligibility(agency_id: int, matter_text: str | None = None, list_item_id: in
         "items": [{"id": i.id, "kind": i.kind, "matter": i.matter, "matter_code": i.matter_code,
                    "measures": i.measure_codes} for i in items],
     }
+
+
+def current_item(item: ListItem) -> ListItem | None:
+    """The same item (same uid) in its list's published version: the item itself, a newer row, or None."""
+    if item.version.state == "published":
+        return item
+    return db.session.execute(
+        sa.select(ListItem).join(ListItem.version)
+        .where(ListItem.uid == item.uid, ListItem.kind == item.kind, ListVersion.agency_id == item.version.agency_id,
+               ListVersion.state == "published").limit(1)
+    ).scalar_one_or_none()
+
+
+def published_item(agency: Agency, value: Any, *, field: str = "list_item_id", keep: int | None = None
+                   ) -> ListItem | None:
+    """The list item a lead or an interview names: one of `agency`'s currently published items.
+
+    `keep` is the item already named (an edit that does not change it is not refused because its
+    list has since been revised). Items of drafts are not revealed: same message as unknown ids.
+    """
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        item_id = int(value)
+    except (TypeError, ValueError):
+        raise DomainError("请选择有效的清单事项。", field=field) from None
+    if keep is not None and item_id == keep:
+        return db.session.get(ListItem, item_id)
+    item = db.session.get(ListItem, item_id) if 0 < item_id < 2**31 else None
+    if item is None or item.version.state != "published":
+        raise DomainError("所选清单事项不存在或不在现行发布的清单中，请从已发布的清单中选择。", field=field)
+    if item.version.agency_id != agency.id:
+        raise DomainError(f"所选清单事项属于{item.version.agency.name}，不是{agency.name}的清单事项，"
+                          f"请从{agency.name}已发布的清单中选择。", field=field)
+    return item
+
+
+def item_summary(item: ListItem | None) -> dict[str, Any] | None:
+    """A named list item for API payloads: the row named, its stable uid and the row in force now."""
+    if item is None:
+        return None
+    current = current_item(item)
+    return {"id": item.id, "uid": item.uid, "kind": item.kind, "agency_id": item.version.agency_id,
+            "matter": item.matter, "matter_code": item.matter_code, "measures": item.measure_codes,
+            "version": item.version.number, "version_state": item.version.state,
+            "current_id": current.id if current else None}
+
+
+def eligibility_brief(agency_id: int, matter_text: str | None = None, list_item_id: int | None = None
+                      ) -> dict[str, Any]:
+    """eligibility() as API payloads show it; memoised per request (a page of leads repeats matters)."""
+    from flask import has_request_context, request
+
+    key = (agency_id, matter_text, list_item_id)
+    cache = request.environ.setdefault("coord.list_eligibility", {}) if has_request_context() else {}
+    if key not in cache:
+        result = eligibility(agency_id, matter_text=matter_text, list_item_id=list_item_id)
+        cache[key] = {k: result[k] for k in ("eligible", "flag", "reasons", "measures")}
+    return cache[key]
 
 
 def item_choices(agency_id: int, q: str = "", limit: int = 50) -> list[ListItem]:

@@ -308,11 +308,21 @@ def check_code():
 
 # --- used by other forms (lead reply, interview) ---------------------------------------------
 
+def _form_agency_id() -> int | None:
+    """The agency: `agency_id`, or the field of the form the hint sits in (a lead's receiver, an
+    interview's lead agency), so the forms can hx-include their own select."""
+    for name in ("agency_id", "to_agency_id", "lead_agency_id"):
+        value = request.args.get(name, type=int)
+        if value:
+            return value
+    return None
+
+
 @bp.get("/lists/eligibility")
 @login_required
 def eligibility():
     """The hint fragment: may this agency handle this matter flexibly, and with which measures."""
-    agency_id = request.args.get("agency_id", type=int)
+    agency_id = _form_agency_id()
     item_id = request.args.get("list_item_id", type=int)
     matter = request.args.get("matter", "")
     if not agency_id:
@@ -327,10 +337,12 @@ def eligibility():
 @login_required
 def item_choices():
     """<option>s of one agency's published items, for a "which list item" select."""
-    agency_id = request.args.get("agency_id", type=int)
+    agency_id = _form_agency_id()
     items = services.item_choices(agency_id, request.args.get("q", "")) if agency_id else []
     selected = request.args.get("list_item_id", type=int)
-    return render_template("lists/_item_options.html", items=items, selected=selected)
+    # The forms' eligibility hint refreshes once the options (and so the selection) are in place.
+    return render_template("lists/_item_options.html", items=items, selected=selected), 200, {
+        "HX-Trigger-After-Settle": "list-items-loaded"}
 
 
 # --- public pages: no login ------------------------------------------------------------------

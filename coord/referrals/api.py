@@ -9,6 +9,7 @@ from flask import Response
 from marshmallow import Schema, fields
 
 from coord.api import API_PREFIX, api_blueprint, current_api_user
+from coord.lists import services as lists
 from coord.referrals import queries, services
 from coord.referrals.models import Lead
 from coord.timeutil import isoformat_local, local_today
@@ -57,6 +58,20 @@ class LeadSchema(Schema):
     reply_on_time = fields.Bool(allow_none=True)
     pending_extension = fields.Function(lambda lead: _pending(lead))
     files = fields.Function(lambda lead: [_file(f) for f in services.files_of(lead)])
+    list_item_id = fields.Int(allow_none=True)
+    list_item = fields.Function(lambda lead: lists.item_summary(lead.list_item))
+    eligibility = fields.Function(lambda lead: lists.eligibility_brief(lead.to_agency_id, lead.matter,
+                                                                       lead.list_item_id))
+    source = fields.Function(lambda lead: _source(lead))
+
+
+def _source(lead: Lead) -> dict | None:
+    """Where the lead came from when it was not referred directly: an escalated follow-up visit."""
+    visit = services.source_of(lead)
+    if visit is None:
+        return None
+    return {"kind": "follow_up", "follow_up_id": visit.id, "interview_id": visit.interview_id,
+            "requirement": visit.item.requirement}
 
 
 def _file(f) -> dict:
@@ -96,6 +111,7 @@ class LeadCreate(Schema):
     place = fields.Str(load_default="")
     occurred_on = fields.Date(load_default=None, allow_none=True)
     legal_basis = fields.Str(load_default="")
+    list_item_id = fields.Int(load_default=None, allow_none=True)
 
 
 class LeadQuery(Schema):
@@ -138,6 +154,7 @@ class MergeBody(Schema):
 
 class RedirectBody(Schema):
     to_agency_id = fields.Raw(load_default=None)
+    list_item_id = fields.Int(load_default=None, allow_none=True)
 
 
 class AnswerBody(Schema):
@@ -152,7 +169,11 @@ SECURITY = [{"bearerAuth": []}]
 @blp.response(201, LeadSchema)
 @blp.doc(security=SECURITY)
 def create_lead(args):
-    """Refer a lead to an enforcement agency (sector authority coordinator)."""
+    """Refer a lead to an enforcement agency (sector authority coordinator).
+
+    `list_item_id` (optional) names the item of the receiver's published lists the matter concerns;
+    the answer's `eligibility` says whether the receiver may handle it flexibly.
+    """
     return services.refer(current_api_user(), args)
 
 
@@ -217,7 +238,7 @@ def return_lead(args, lead_id: int):
 @blp.doc(security=SECURITY)
 def redirect_lead(args, lead_id: int):
     """改派 a returned lead to another agency (sender)."""
-    return services.redirect(current_api_user(), lead_id, args["to_agency_id"])
+    return services.redirect(current_api_user(), lead_id, args["to_agency_id"], list_item_id=args["list_item_id"])
 
 
 @blp.post("/<int:lead_id>/reply")

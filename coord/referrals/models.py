@@ -122,6 +122,8 @@ class Lead(db.Model):
     matter: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     legal_basis: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     urgency: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="normal")
+    # The receiver's published list item the matter concerns (a row of one published version).
+    list_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("list_item.id"), index=True)
 
     state: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="referred")
     referred_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
@@ -158,6 +160,7 @@ class Lead(db.Model):
     kind: Mapped[LeadKind] = relationship(lazy="joined")
     from_agency: Mapped[Agency] = relationship(foreign_keys=[from_agency_id], lazy="joined")
     to_agency: Mapped[Agency] = relationship(foreign_keys=[to_agency_id], lazy="joined")
+    list_item = relationship("ListItem")
 
     @property
     def state_label(self) -> str:
@@ -182,7 +185,7 @@ class Lead(db.Model):
     def snapshot(self) -> dict:
         keys = ("number", "state", "from_agency_id", "to_agency_id", "party_name", "party_credit_code", "matter",
                 "urgency", "clock", "due_on", "ack_due", "reply_due", "extended_days", "outcome", "case_number",
-                "measure", "reply_note", "return_reason", "merged_into_id", "supervised")
+                "measure", "reply_note", "return_reason", "merged_into_id", "supervised", "list_item_id")
         return {k: getattr(self, k) for k in keys}
 
 

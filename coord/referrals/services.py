@@ -20,6 +20,7 @@ from coord.audit import services as audit
 from coord.dbtypes import utcnow, write_lock
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
+from coord.lists import services as lists
 from coord.referrals import storage
 from coord.referrals.models import (
     MEASURES,
@@ -196,6 +197,19 @@ def supervisions_of(lead: Lead) -> list[Supervision]:
     return list(db.session.execute(stmt).scalars())
 
 
+def eligibility(lead: Lead) -> dict[str, Any]:
+    """May the receiver handle this lead flexibly? By the named list item (followed to the list in force)
+    or, without one, by the matter's text matched against the receiver's published lists."""
+    return lists.eligibility(lead.to_agency_id, matter_text=lead.matter, list_item_id=lead.list_item_id)
+
+
+def source_of(lead: Lead) -> Any:
+    """The follow-up visit whose escalation created this lead, if any."""
+    from coord.interviews.models import FollowUp
+
+    return db.session.execute(sa.select(FollowUp).where(FollowUp.lead_id == lead.id)).scalar_one_or_none()
+
+
 def merged_from(lead: Lead) -> list[Lead]:
     stmt = sa.select(Lead).where(Lead.merged_into_id == lead.id).order_by(Lead.id)
     return list(db.session.execute(stmt).scalars())
@@ -288,8 +302,11 @@ def _receiving_agency(value: Any, sender_id: int) -> Agency:
 
 
 def _clean_lead(data: dict, sender_id: int) -> dict:
+    receiver = _receiving_agency(data.get("to_agency_id"), sender_id)
+    item = lists.published_item(receiver, data.get("list_item_id"))
     clean: dict[str, Any] = {
-        "to_agency_id": _receiving_agency(data.get("to_agency_id"), sender_id).id,
+        "to_agency_id": receiver.id,
+        "list_item_id": item.id if item else None,
         "party_name": _text(data, "party_name", "当事人名称", 200, required=True),
         "facts": _text(data, "facts", "线索事实", 10000, required=True),
         "matter": _text(data, "matter", "涉嫌违法事项", 200, required=True),
@@ -329,9 +346,19 @@ def refer(actor: Any, data: dict, uploads: Sequence[Upload] = (), now: datetime 
     require_role(actor, *SENDING_ROLES)
     if not actor.agency.is_sector_authority:
         raise Forbidden("只有行业主管部门可以移交线索。")
-    now = _now(now)
     write_lock(db.session)
-    clean = _clean_lead(data, actor.agency_id)
+    lead = new_lead(actor, actor.agency_id, data, uploads, now=now)
+    _record(actor, "lead.refer", lead, f"移交线索至{lead.to_agency.name}（{lead.party_name}，{lead.matter}）")
+    db.session.commit()
+    return lead
+
+
+def new_lead(actor: Any, from_agency_id: int, data: dict, uploads: Sequence[Upload] = (),
+             now: datetime | None = None) -> Lead:
+    """A lead from `from_agency_id`, checked, numbered, clocks running; flushed, not committed and not
+    yet audited: the caller records why it exists (a referral, an escalated follow-up) and commits."""
+    now = _now(now)
+    clean = _clean_lead(data, from_agency_id)
     if clean["occurred_on"] and clean["occurred_on"] > local_day(now):
         raise DomainError("发生日期不能晚于今天。", field="occurred_on")
     checked = _check_files(uploads)
@@ -339,7 +366,7 @@ def refer(actor: Any, data: dict, uploads: Sequence[Upload] = (), now: datetime 
     today = local_day(now)
     ack_due, ack_warn = working_clock(today, kind.ack_days)
     return_due, _ = working_clock(today, kind.return_days)
-    lead = Lead(**clean, kind_id=kind.id, from_agency_id=actor.agency_id, created_by_id=actor.id,
+    lead = Lead(**clean, kind_id=kind.id, from_agency_id=from_agency_id, created_by_id=actor.id,
                 state="referred", referred_at=now, clock="ack", clock_start=today, due_on=ack_due,
                 warn_on=ack_warn, ack_due=ack_due, return_due=return_due)
     db.session.add(lead)
@@ -347,8 +374,6 @@ def refer(actor: Any, data: dict, uploads: Sequence[Upload] = (), now: datetime 
     lead.number = f"XS{today.year}{lead.id:06d}"
     _attach(actor, checked, step="referral", lead=lead)
     db.session.flush()
-    _record(actor, "lead.refer", lead, f"移交线索至{lead.to_agency.name}（{lead.party_name}，{lead.matter}）")
-    db.session.commit()
     return lead
 
 
@@ -391,8 +416,10 @@ def return_lead(actor: Any, lead_id: int, reason: str, now: datetime | None = No
     return lead
 
 
-def redirect(actor: Any, lead_id: int, to_agency_id: Any, now: datetime | None = None) -> Lead:
-    """After a return, the sender sends the lead to another agency; the clocks start anew."""
+def redirect(actor: Any, lead_id: int, to_agency_id: Any, now: datetime | None = None,
+             list_item_id: Any = None) -> Lead:
+    """After a return, the sender sends the lead to another agency; the clocks start anew. A list item
+    named for the old receiver does not carry over: the new receiver's item may be named instead."""
     now = _now(now)
     lead = _lead_for_change(actor, lead_id)
     _sender(actor, lead, "改派")
@@ -400,6 +427,7 @@ def redirect(actor: Any, lead_id: int, to_agency_id: Any, now: datetime | None =
     agency = _receiving_agency(to_agency_id, lead.from_agency_id)
     if agency.id == lead.to_agency_id:
         raise DomainError("请选择另一个接收单位。", field="to_agency_id")
+    item = lists.published_item(agency, list_item_id)
     today = local_day(now)
     ack_due, ack_warn = working_clock(today, lead.kind.ack_days)
     return_due, _ = working_clock(today, lead.kind.return_days)
@@ -407,6 +435,7 @@ def redirect(actor: Any, lead_id: int, to_agency_id: Any, now: datetime | None =
     old = lead.to_agency.name
     lead.to_agency_id = agency.id
     lead.to_agency = agency
+    lead.list_item_id = item.id if item else None
     lead.state, lead.referred_at = "referred", now
     lead.clock, lead.clock_start, lead.due_on, lead.warn_on = "ack", today, ack_due, ack_warn
     lead.ack_due, lead.return_due, lead.reply_due = ack_due, return_due, None
@@ -435,6 +464,11 @@ def reply(actor: Any, lead_id: int, data: dict, uploads: Sequence[Upload] = (),
         raise DomainError("处理结果为“已立案”时须填写立案号。", field="case_number")
     if outcome == "flexible" and measure not in MEASURES:
         raise DomainError("请选择所采取的柔性执法方式。", field="measure")
+    if outcome == "flexible":
+        verdict = eligibility(lead)
+        if not verdict["eligible"]:  # policy §三, §五(三): these matters are enforced, not softened
+            raise DomainError(f"该线索事项{verdict['flag']}，不能以柔性执法方式处理：{''.join(verdict['reasons'])}"
+                              "请依法选择立案、不予立案或移送公安机关。", field="outcome")
     checked = _check_files(uploads)
     before = lead.snapshot()
     today = local_day(now)

@@ -41,13 +41,34 @@ def _show(lead_id: int, error: DomainError | None = None, status: int = 200, for
     today = local_today()
     sig = services.signal(lead, today)
     template = "referrals/_detail.html" if htmx and htmx.target == "lead-detail" else "referrals/show.html"
+    verdict = services.eligibility(lead)
+    form = form or {}
+    if not form.get("measure") and verdict["measures"]:
+        form["measure"] = verdict["measures"][0]  # the reply form proposes what the list names
     return render_template(
         template, lead=lead, sig=sig, today=today, files=services.files_of(lead),
         extensions=services.extensions_of(lead), pending=services.pending_extension(lead),
         supervisions=services.supervisions_of(lead), merged=services.merged_from(lead),
         receivers=services.receivers(), outcomes=OUTCOMES, measures=MEASURES, error=error,
-        form=form or {},
+        form=form, verdict=verdict, source=_source(lead), current_item=_current_item(lead),
     ), status
+
+
+def _source(lead) -> dict | None:
+    """The escalated follow-up visit this lead came from; the interview is linked only for those who see it."""
+    from coord.interviews import services as interviews
+
+    visit = services.source_of(lead)
+    if visit is None:
+        return None
+    return {"visit": visit, "interview": visit.interview,
+            "visible": interviews.can_see(current_user, visit.interview)}
+
+
+def _current_item(lead):
+    from coord.lists import services as lists
+
+    return lists.current_item(lead.list_item) if lead.list_item else None
 
 
 def _act(lead_id: int, action: Callable[[], Any], success: str):
