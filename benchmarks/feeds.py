@@ -141,7 +141,7 @@ def main() -> int:
             db.session.remove()
             db.engine.dispose()
 
-    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
+    print(f"machine: {machine()}")
     print(f"database: {sa.engine.make_url(url).get_backend_name()}; agency feed: {events} events, {size / 1e6:.1f} MB")
     ok = report("generate after one interview changed (200)", changed, TARGET_MS)
     ok &= report("generate, cold cache (200)", cold, TARGET_MS)

@@ -7,14 +7,13 @@ parse + validation (coord.lists.sheets.read_sheet) and the annex-layout export (
 from __future__ import annotations
 
 import io
-import os
-import platform
 import statistics
 import time
 from types import SimpleNamespace
 
 from openpyxl import Workbook
 
+from benchmarks._common import machine
 from coord.lists.models import MEASURES
 from coord.lists.sheets import Limits, read_sheet, write_sheet
 
@@ -45,19 +44,8 @@ def _median(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
-    print(f"machine: {os.cpu_count()} CPUs (nproc), {_cpu()}, Python {platform.python_version()}")
+    print(f"machine: {machine()}")
     for rows in (100, 2000):
         data = _sheet(rows)
         parsed = read_sheet(data, "positive", Limits(max_rows=rows))
