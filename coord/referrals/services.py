@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,8 +35,7 @@ from coord.referrals.models import (
 )
 from coord.referrals.storage import Upload
 from coord.timeutil import local_tz, to_local
-from coord.workdays.models import WorkDay
-from coord.workdays.services import CalendarMissing, workday_map
+from coord.workdays.services import CalendarMissing, add_working_days, workday_map
 
 ACTING_ROLES = ("admin", "coordinator", "officer")
 SENDING_ROLES = ("admin", "coordinator")
@@ -61,29 +60,6 @@ def warn_percent() -> int:
 def end_of_day(day: date) -> datetime:
     """A deadline day as the instant the API shows (23:59:59 local, +08:00)."""
     return datetime.combine(day, time(23, 59, 59), tzinfo=local_tz())
-
-
-def add_working_days(start: date, n: int) -> date:
-    """The n-th working day after `start`, needing calendar rows only up to that day.
-
-    (`coord.workdays.services.add_working_days` reads a fixed horizon of n*3+30 days ahead, so in
-    late November it already demands next year's calendar for a deadline two days away.)
-    """
-    if n <= 0:
-        return start
-    rows = db.session.execute(
-        sa.select(WorkDay.day, WorkDay.is_workday).where(WorkDay.day > start).order_by(WorkDay.day).limit(n * 3 + 30)
-    ).all()
-    expected, count = start + timedelta(days=1), 0
-    for day, is_workday in rows:
-        if day != expected:
-            break
-        if is_workday:
-            count += 1
-            if count == n:
-                return day
-        expected += timedelta(days=1)
-    raise CalendarMissing(expected)
 
 
 def working_clock(start: date, days: int) -> tuple[date, date]:

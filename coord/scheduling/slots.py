@@ -30,6 +30,7 @@ from coord.scheduling.rules import Rules, current_rules
 from coord.timeutil import local_datetime, to_local
 from coord.workdays.models import WorkDay
 from coord.workdays.services import CalendarMissing
+from coord.workdays.services import add_working_days as nth_working_day_after
 
 Interval = tuple[int, int]  # [start, end) in epoch seconds
 CHUNK_DAYS = 10  # working days loaded per round trip; most searches end in the first chunk
@@ -71,27 +72,6 @@ def _calendar(start: date, end: date) -> dict[date, bool]:
         sa.select(WorkDay.day, WorkDay.is_workday).where(WorkDay.day.between(start, end))
     ).all()
     return dict(rows)
-
-
-def nth_working_day_after(day: date, n: int) -> date:
-    """The n-th working day after `day`; needs calendar rows only up to that day (not beyond)."""
-    if n <= 0:
-        return day
-    found = 0
-    cursor = day
-    while True:
-        horizon = cursor + timedelta(days=n * 2 + 14)
-        cal = _calendar(cursor + timedelta(days=1), horizon)
-        current = cursor + timedelta(days=1)
-        while current <= horizon:
-            if current not in cal:
-                raise CalendarMissing(current)
-            if cal[current]:
-                found += 1
-                if found == n:
-                    return current
-            current += timedelta(days=1)
-        cursor = horizon
 
 
 def earliest_day(rules: Rules, now: datetime) -> date:
