@@ -33,12 +33,13 @@ def credit_code_error(code: str | None) -> str | None:
         return f"统一社会信用代码应为 18 位，当前为 {len(value)} 位。"
     for pos, ch in enumerate(value, start=1):
         if ch not in _VALUE:
-            return f"统一社会信用代码第 {pos} 位“{ch}”不是允许的字符（数字或除 I、O、S、V、Z 以外的大写字母）。"
+            return (f"统一社会信用代码含有无效字符：第 {pos} 位“{ch}”不是允许的字符"
+                    "（数字或除 I、O、S、V、Z 以外的大写字母）。")
     if not value[2:8].isdigit():
         return "统一社会信用代码第 3–8 位应为登记管理机关行政区划码（6 位数字）。"
     expected = check_digit(value[:17])
     if value[17] != expected:
-        return f"统一社会信用代码校验码错误：第 18 位应为“{expected}”，实为“{value[17]}”。"
+        return f"统一社会信用代码校验位不正确（校验码错误）：第 18 位应为“{expected}”，实为“{value[17]}”。"
     return None
 
 

@@ -17,6 +17,7 @@ from flask import current_app
 from coord.accounts.scoping import may_see, require_role
 from coord.agencies.models import Agency
 from coord.audit import services as audit
+from coord.credit_code import is_valid_credit_code as valid_credit_code
 from coord.dbtypes import utcnow, write_lock
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
@@ -39,8 +40,6 @@ from coord.workdays.services import CalendarMissing, add_working_days, workday_m
 
 ACTING_ROLES = ("admin", "coordinator", "officer")
 SENDING_ROLES = ("admin", "coordinator")
-CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 # --- small helpers ------------------------------------------------------------------------------
@@ -78,14 +77,6 @@ def _set_clock(lead: Lead, clock: str, start: date, days: int) -> None:
 
 def _stop_clock(lead: Lead) -> None:
     lead.clock = lead.clock_start = lead.due_on = lead.warn_on = None
-
-
-def valid_credit_code(code: str) -> bool:
-    """GB 32100-2015: 18 characters, the last a check character over the first 17."""
-    if len(code) != 18 or any(c not in CREDIT_ALPHABET for c in code):
-        return False
-    total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(code[:17], CREDIT_WEIGHTS, strict=True))
-    return CREDIT_ALPHABET[(31 - total % 31) % 31] == code[17]
 
 
 def _text(data: dict, key: str, label: str, limit: int, *, required: bool = False) -> str:
