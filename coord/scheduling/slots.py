@@ -28,8 +28,7 @@ from coord.extensions import db
 from coord.scheduling.models import LONG_BLOCK, Booking, BusyBlock
 from coord.scheduling.rules import Rules, current_rules
 from coord.timeutil import local_datetime, to_local
-from coord.workdays.models import WorkDay
-from coord.workdays.services import CalendarMissing
+from coord.workdays.services import CalendarMissing, known_days
 from coord.workdays.services import add_working_days as nth_working_day_after
 
 Interval = tuple[int, int]  # [start, end) in epoch seconds
@@ -66,13 +65,6 @@ class SearchResult:
 
 
 # --- calendar helpers --------------------------------------------------------------------------
-
-def _calendar(start: date, end: date) -> dict[date, bool]:
-    rows = db.session.execute(
-        sa.select(WorkDay.day, WorkDay.is_workday).where(WorkDay.day.between(start, end))
-    ).all()
-    return dict(rows)
-
 
 def earliest_day(rules: Rules, now: datetime) -> date:
     try:
@@ -297,7 +289,7 @@ def find_slots(
     duration, step, pad = duration_minutes * 60, rules.step_minutes * 60, rules.buffer_minutes * 60
     loaded: dict[str, list[Interval]] = {r: [] for r in resources}
     scanned_sessions: list[tuple[int, int, int]] = []
-    cal = _calendar(day, last) if day <= last else {}
+    cal = known_days(day, last) if day <= last else {}
     while day <= last and len(result.slots) < limit:
         chunk: list[date] = []
         while day <= last and len(chunk) < CHUNK_DAYS:
@@ -364,7 +356,7 @@ def check_slot(start: datetime, end: datetime, *, now: datetime | None = None, r
         raise DomainError("不能安排在过去的时间。", field="start")
     local_start, local_end = to_local(start), to_local(end)
     day = local_start.date()
-    cal = _calendar(day, day)
+    cal = known_days(day, day)
     if day not in cal:
         raise DomainError(str(CalendarMissing(day)), field="start")
     if not cal[day]:

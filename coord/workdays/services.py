@@ -21,12 +21,17 @@ class CalendarMissing(ValueError):
         )
 
 
-def workday_map(start: date, end: date) -> dict[date, bool]:
-    """is_workday for every day in [start, end]; raises CalendarMissing on the first gap."""
+def known_days(start: date, end: date) -> dict[date, bool]:
+    """is_workday for the days in [start, end] that the calendar holds (gaps simply absent)."""
     rows = db.session.execute(
         sa.select(WorkDay.day, WorkDay.is_workday).where(WorkDay.day.between(start, end))
     ).all()
-    found = {d: w for d, w in rows}
+    return dict(rows)
+
+
+def workday_map(start: date, end: date) -> dict[date, bool]:
+    """is_workday for every day in [start, end]; raises CalendarMissing on the first gap."""
+    found = known_days(start, end)
     day = start
     while day <= end:
         if day not in found:
