@@ -10,7 +10,7 @@ and 小时), stored as instants (`due_at`, `warn_at`) so overdue is a SQL compar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from coord.extensions import db
 from coord.referrals import services as leads
 from coord.referrals.models import MATERIALS, REQUIRED_MATERIALS, PoliceReferral, ReferralFile
 from coord.referrals.storage import Upload
-from coord.timeutil import local_tz, to_local
+from coord.timeutil import to_local
 
 HANDOVER_HOURS = 24
 DECIDE_DAYS = 3
@@ -32,8 +32,7 @@ DECIDE_DAYS = 3
 
 def _end_of_day_after(start: datetime, days: int) -> datetime:
     """The end of the n-th calendar day after the local day of `start` (日 counted from the next day)."""
-    day = to_local(start).date() + timedelta(days=days)
-    return datetime.combine(day, time(23, 59, 59), tzinfo=local_tz())
+    return leads.end_of_day(to_local(start).date() + timedelta(days=days))
 
 
 def _set_clock(item: PoliceReferral, clock: str, start: datetime, due: datetime) -> None:
