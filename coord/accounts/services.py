@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,14 +39,17 @@ def authenticate(username: str, password: str) -> User | None:
         sa.select(User).where(User.username == username.strip().lower())
     ).scalar_one_or_none()
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)  # equalise timing
+        check_password_hash(_dummy_hash(), password)  # equalise timing
         return None
     if not check_password_hash(user.password_hash, password):
         return None
     return user
 
 
-_DUMMY_HASH = generate_password_hash("timing-equaliser", method="scrypt")
+@cache
+def _dummy_hash() -> str:
+    """Made on first use, not at import: scrypt is deliberately slow."""
+    return generate_password_hash("timing-equaliser", method="scrypt")
 
 
 def _validate(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
