@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import selectinload
 
 from coord.accounts.models import User
 from coord.accounts.scoping import may_see
@@ -150,6 +151,8 @@ def list_interviews(
             InterviewAgency.interview_id == Interview.id, InterviewAgency.agency_id == actor.agency_id,
             InterviewAgency.confirmation == "pending", InterviewAgency.role == "co")))
     stmt = stmt.order_by(Interview.start_at.is_(None), Interview.start_at.desc(), Interview.id.desc()).limit(limit)
+    # The list shows each row's organiser and confirmations: load them in two queries, not two per row.
+    stmt = stmt.options(selectinload(Interview.lead_agency), selectinload(Interview.agencies))
     return list(db.session.execute(stmt).unique().scalars())
 
 
