@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
+# Test processes (pytest-xdist): one per core by default.
+PYTEST_WORKERS ?= auto
 export FLASK_APP := wsgi
 
 .PHONY: run test lint bench system-deps clean translations
@@ -32,7 +34,7 @@ run: system-deps $(VENV)/.installed
 ## make test: install what the tests need and run the whole suite.
 test: system-deps $(VENV)/.installed-test
 	@bash scripts/test-deps.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=10 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check coord tests benchmarks

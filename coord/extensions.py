@@ -14,7 +14,13 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+def _session_class():
+    from coord.events import CoordSession  # sends domain events after each commit
+
+    return CoordSession
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": _session_class()})
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -6,6 +6,7 @@ each test gets `CREATE DATABASE ... TEMPLATE ...`.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import threading
@@ -53,8 +54,10 @@ class _PG:
     def __init__(self, base_url: str, worker: str):
         self.url = make_url(base_url)
         self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
-        self.template = f"{self.url.database}_tmpl{worker}"
-        self.run = f"{self.url.database}_run{worker}"
+        # One set of databases per checkout and xdist worker: suites of two checkouts can run at once.
+        tag = hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:6]
+        self.template = f"{self.url.database}_tmpl_{tag}{worker}"
+        self.run = f"{self.url.database}_run_{tag}{worker}"
 
     def recreate(self, name: str, template: str | None = None) -> str:
         with self.admin.connect() as conn:

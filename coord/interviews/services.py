@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
+from coord import events
 from coord.accounts.models import User
 from coord.accounts.scoping import may_see
 from coord.agencies.models import Agency
@@ -374,6 +375,9 @@ def create(actor: Any, data: dict[str, Any], *, now: datetime | None = None) -> 
         audit.record(actor, "interview.schedule", "interview", interview.id, agencies=interview.agency_ids,
                      summary=f"排期：{fmt_local(interview.start_at)}–{fmt_local(interview.end_at, '%H:%M')}",
                      after={"start_at": interview.start_at.isoformat(), "end_at": interview.end_at.isoformat()})
+    events.announce(events.interview_created, interview.id, actor=actor)
+    if start is not None:
+        events.announce(events.interview_scheduled, interview.id, actor=actor)
     db.session.commit()
     return interview
 
@@ -446,6 +450,7 @@ def schedule(actor: Any, interview_id: Any, start: datetime | None, *, now: date
                  summary=f"排期：{fmt_local(interview.start_at)}–{fmt_local(interview.end_at, '%H:%M')}",
                  after={"start_at": interview.start_at.isoformat(), "end_at": interview.end_at.isoformat(),
                         "status": "scheduled"})
+    events.announce(events.interview_scheduled, interview.id, actor=actor)
     db.session.commit()
     return interview
 
@@ -469,6 +474,7 @@ def reschedule(actor: Any, interview_id: Any, start: datetime | None, reason: st
                  summary=f"改期至 {fmt_local(interview.start_at)}{why}",
                  before=before, after={"start_at": interview.start_at.isoformat(),
                                        "end_at": interview.end_at.isoformat(), "reason": reason.strip()})
+    events.announce(events.interview_rescheduled, interview.id, actor=actor, before=before["start_at"])
     db.session.commit()
     return interview
 
@@ -487,6 +493,7 @@ def cancel(actor: Any, interview_id: Any, reason: str) -> Interview:
     bump_sequence(interview)
     audit.record(actor, "interview.cancel", "interview", interview.id, agencies=interview.agency_ids,
                  summary=f"取消约谈：{reason}", before=before, after={"status": "cancelled", "reason": reason})
+    events.announce(events.interview_cancelled, interview.id, actor=actor)
     db.session.commit()
     return interview
 
@@ -501,6 +508,7 @@ def mark_held(actor: Any, interview_id: Any, *, now: datetime | None = None) -> 
     interview.status = "held"
     audit.record(actor, "interview.held", "interview", interview.id, agencies=interview.agency_ids,
                  summary="约谈已举行", before={"status": "scheduled"}, after={"status": "held"})
+    events.announce(events.interview_held, interview.id, actor=actor)
     db.session.commit()
     return interview
 
@@ -527,6 +535,8 @@ def respond(actor: Any, interview_id: Any, decision: str, reason: str = "") -> I
     audit.record(actor, f"interview.{decision}", "interview", interview.id, agencies=interview.agency_ids,
                  summary=f"{row.agency.name} {label}", before=before,
                  after={"confirmation": decision, "reason": row.reason})
+    events.announce(events.interview_confirmation_answered, interview.id, actor=actor, agency_id=row.agency_id,
+                    decision=decision)
     db.session.commit()
     return row
 
@@ -559,6 +569,7 @@ def update(actor: Any, interview_id: Any, data: dict[str, Any], *, now: datetime
     bump_sequence(interview)
     audit.record(actor, "interview.update", "interview", interview.id, agencies=sorted(set(interview.agency_ids)
                  | set(before["agencies"])), summary="修改约谈信息", before=before, after=interview.snapshot())
+    events.announce(events.interview_changed, interview.id, actor=actor)
     db.session.commit()
     return interview
 
@@ -618,6 +629,7 @@ def add_item(actor: Any, interview_id: Any, requirement: str, deadline: date | N
                  summary=f"整改要求：{requirement[:80]}（期限 {deadline.isoformat()}，{due.isoformat()} 回访）",
                  after={"item_id": item.id, "requirement": item.requirement, "deadline": deadline.isoformat(),
                         "follow_up_id": visit.id, "due": due.isoformat()})
+    events.announce(events.rectification_added, interview.id, actor=actor, item_id=item.id, follow_up_id=visit.id)
     db.session.commit()
     return item
 
@@ -658,6 +670,7 @@ def record_visit(actor: Any, follow_up_id: Any, result: str, notes: str, *, now:
     audit.record(actor, "followup.visit", "interview", visit.interview_id, agencies=visit.interview.agency_ids,
                  summary=f"回访：{FOLLOW_UP_RESULTS[result]}" + (f"（{notes[:80]}）" if notes else ""),
                  after={"follow_up_id": visit.id, "result": result, "notes": visit.notes})
+    events.announce(events.follow_up_visited, visit.id, actor=actor, result=result)
     db.session.commit()
     return visit
 
@@ -730,6 +743,8 @@ def escalate(actor: Any, follow_up_id: Any, data: dict[str, Any] | None = None, 
     audit.record(actor, "followup.escalate", "interview", visit.interview_id, agencies=interview.agency_ids,
                  summary=f"未整改事项升级处理：向{lead.to_agency.name}移交线索 {lead.number}",
                  after={"follow_up_id": visit.id, "escalated": True, "lead_id": lead.id, "lead_number": lead.number})
+    events.announce(events.follow_up_escalated, visit.id, actor=actor, lead_id=lead.id)
+    events.announce(events.lead_referred, lead.id, actor=actor)
     db.session.commit()
     return visit
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
+from coord import events
 from coord.accounts.scoping import may_see, require_office, require_role
 from coord.agencies.models import Agency
 from coord.audit import services as audit
@@ -344,6 +345,7 @@ def submit(user: Any, version_id: int) -> ListVersion:
     audit.record(user, "list.submit", ENTITY, version.id, agencies=_scope(version),
                  summary=f"提交{_label(version)}审核（{len(version.items)} 项）",
                  before=before, after=version.snapshot())
+    events.announce(events.list_submitted, version.id, actor=user, agency_id=version.agency_id, kind=version.kind)
     db.session.commit()
     return version
 
@@ -380,6 +382,8 @@ def review(user: Any, version_id: int, decision: str, comment: str = "") -> List
         summary = f"审核通过并发布{_label(version)}" + (f"，取代第 {old.number} 版" if old else "")
     audit.record(user, action, ENTITY, version.id, agencies=_scope(version), summary=summary,
                  before=before, after=version.snapshot())
+    events.announce(events.list_returned if decision == "return" else events.list_published, version.id,
+                    actor=user, agency_id=version.agency_id, kind=version.kind)
     db.session.commit()
     return version
 

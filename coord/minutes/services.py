@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from coord import events
 from coord.accounts.models import User
 from coord.audit import services as audit
 from coord.dbtypes import utcnow
@@ -472,6 +473,9 @@ def finalize(actor: Any, interview_id: Any, revision: Any = None, *, now: dateti
                  summary=f"约谈笔录定稿（第 {rev.number} 版），整改要求 {len(content['rectifications'])} 项",
                  after={"revision": rev.number, "pdf_sha256": rev.pdf_sha256,
                         "rectifications": content["rectifications"]})
+    if was_scheduled:
+        events.announce(events.interview_held, interview.id, actor=actor)
+    events.announce(events.minutes_finalised, interview.id, actor=actor, revision=rev.number)
     db.session.commit()
     return minutes
 
@@ -508,6 +512,7 @@ def correct(actor: Any, interview_id: Any, data: dict[str, Any], revision: Any, 
                  before={"revision": base}, after={"revision": rev.number, "reason": reason,
                                                     "changed": [c["field"] for c in changes(before, content)],
                                                     "pdf_sha256": rev.pdf_sha256})
+    events.announce(events.minutes_corrected, interview.id, actor=actor, revision=rev.number)
     db.session.commit()
     return minutes
 

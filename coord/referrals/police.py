@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from coord import events
 from coord.accounts.scoping import may_see, require_role
 from coord.agencies.models import Agency
 from coord.audit import services as audit
@@ -144,6 +145,7 @@ def create(actor: Any, data: dict, now: datetime | None = None) -> PoliceReferra
     item.number = f"YS{to_local(now).year}{item.id:05d}"
     item.police_agency = police[0]
     _record(actor, "police.report", item, f"报请批准移送涉嫌{crime}案件（{party}）")
+    events.announce(events.police_referral_changed, item.id, actor=actor, state=item.state)
     db.session.commit()
     return item
 
@@ -167,6 +169,7 @@ def approve(actor: Any, referral_id: int, approved: Any, note: str = "", now: da
     else:
         item.state = "not_approved"
     _record(actor, "police.approve", item, "批准移送" if approved else f"不批准移送：{note}", before)
+    events.announce(events.police_referral_changed, item.id, actor=actor, state=item.state)
     db.session.commit()
     return item
 
@@ -205,6 +208,7 @@ def hand_over(actor: Any, referral_id: int, now: datetime | None = None) -> Poli
     _set_clock(item, "decide", now, _end_of_day_after(now, DECIDE_DAYS))
     _record(actor, "police.hand_over", item, f"移送{item.police_agency.name}" + ("（超过24小时）" if item.late else ""),
             before)
+    events.announce(events.police_referral_changed, item.id, actor=actor, state=item.state)
     db.session.commit()
     return item
 
@@ -219,6 +223,7 @@ def receipt(actor: Any, referral_id: int, receipt_number: str, now: datetime | N
     before = item.snapshot()
     item.state, item.receipt_number, item.received_at = "received", number, now
     _record(actor, "police.receipt", item, f"公安机关签收回执（{number}）", before)
+    events.announce(events.police_referral_changed, item.id, actor=actor, state=item.state)
     db.session.commit()
     return item
 
@@ -248,6 +253,7 @@ def decide(actor: Any, referral_id: int, data: dict, now: datetime | None = None
         item.state = "final" if reconsidering else "not_opened"
         summary = ("复议维持" if reconsidering else "") + f"不予立案，退回案卷材料：{reason}"
     _record(actor, "police.decide", item, summary, before)
+    events.announce(events.police_referral_changed, item.id, actor=actor, state=item.state)
     db.session.commit()
     return item
 
@@ -267,6 +273,7 @@ def request_reconsideration(actor: Any, referral_id: int, reason: str, now: date
     item.state, item.reconsideration_reason, item.reconsideration_at = "reconsideration", reason, now
     _set_clock(item, "reconsider", now, _end_of_day_after(now, DECIDE_DAYS))
     _record(actor, "police.reconsider", item, f"提请复议：{reason}", before)
+    events.announce(events.police_referral_changed, item.id, actor=actor, state=item.state)
     db.session.commit()
     return item
 

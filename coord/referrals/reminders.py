@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from coord import events
 from coord.accounts.models import User
 from coord.dbtypes import utcnow, write_lock
 from coord.extensions import db
@@ -75,6 +76,8 @@ def send_reminders(now: datetime | None = None) -> int:
         subject, text = _message(lead, stage, services.days_left(today, lead.due_on, days))
         if queue_mail(_recipients(agencies), subject, text, key=key) is not None:
             queued += 1
+        events.announce(events.lead_clock_overdue if stage == "overdue" else events.lead_clock_warning, lead.id,
+                        clock=lead.clock, due_on=lead.due_on)
         lead.reminders_sent = ";".join(filter(None, [lead.reminders_sent, key]))
     queued += _police_reminders(now)
     db.session.commit()

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from coord import events
 from coord.accounts.scoping import may_see, require_role
 from coord.agencies.models import Agency
 from coord.audit import services as audit
@@ -316,6 +317,7 @@ def refer(actor: Any, data: dict, uploads: Sequence[Upload] = (), now: datetime 
     write_lock(db.session)
     lead = new_lead(actor, actor.agency_id, data, uploads, now=now)
     _record(actor, "lead.refer", lead, f"移交线索至{lead.to_agency.name}（{lead.party_name}，{lead.matter}）")
+    events.announce(events.lead_referred, lead.id, actor=actor)
     db.session.commit()
     return lead
 
@@ -361,6 +363,7 @@ def acknowledge(actor: Any, lead_id: int, now: datetime | None = None) -> Lead:
     lead.state, lead.acknowledged_at, lead.ack_on_time = "acknowledged", now, on_time
     lead.late = lead.late or not on_time
     _record(actor, "lead.acknowledge", lead, "签收" + ("" if on_time else "（超期）"), before)
+    events.announce(events.lead_acknowledged, lead.id, actor=actor)
     db.session.commit()
     return lead
 
@@ -379,6 +382,7 @@ def return_lead(actor: Any, lead_id: int, reason: str, now: datetime | None = No
     _stop_clock(lead)
     lead.state, lead.returned_at, lead.return_reason = "returned", now, reason
     _record(actor, "lead.return", lead, f"退回：{reason}", before)
+    events.announce(events.lead_returned, lead.id, actor=actor)
     db.session.commit()
     return lead
 
@@ -408,6 +412,7 @@ def redirect(actor: Any, lead_id: int, to_agency_id: Any, now: datetime | None =
     lead.ack_due, lead.return_due, lead.reply_due = ack_due, return_due, None
     lead.acknowledged_at = lead.ack_on_time = None
     _record(actor, "lead.redirect", lead, f"由{old}改派至{agency.name}", before)
+    events.announce(events.lead_redirected, lead.id, actor=actor)
     db.session.commit()
     return lead
 
@@ -448,6 +453,7 @@ def reply(actor: Any, lead_id: int, data: dict, uploads: Sequence[Upload] = (),
     lead.measure = measure if outcome == "flexible" else ""
     _attach(actor, checked, step="reply", lead=lead)
     _record(actor, "lead.reply", lead, f"回复处理情况：{OUTCOMES[outcome]}" + ("" if on_time else "（超期）"), before)
+    events.announce(events.lead_replied, lead.id, actor=actor, outcome=outcome, measure=lead.measure)
     db.session.commit()
     return lead
 
@@ -480,6 +486,7 @@ def request_extension(actor: Any, lead_id: int, days: Any, reason: str, now: dat
     db.session.flush()
     audit.record(actor, "lead.extension.request", "lead", lead.id, agencies=_agencies(lead),
                  summary=f"{lead.number}：申请延期 {n} 个工作日：{reason}", after={"days": n, "reason": reason})
+    events.announce(events.lead_extension_requested, lead.id, actor=actor, extension_id=ext.id)
     db.session.commit()
     return ext
 
@@ -507,6 +514,8 @@ def decide_extension(actor: Any, lead_id: int, approve: Any, note: str = "", now
     verdict = "同意" if ext.state == "approved" else "不同意"
     _record(actor, "lead.extension.decide", lead, f"{verdict}延期 {ext.days} 个工作日" + (f"：{note}" if note else ""),
             before)
+    events.announce(events.lead_extension_decided, lead.id, actor=actor, extension_id=ext.id,
+                    approved=ext.state == "approved")
     db.session.commit()
     return lead
 
@@ -521,6 +530,7 @@ def accept(actor: Any, lead_id: int, note: str = "", now: datetime | None = None
     before = lead.snapshot()
     lead.state, lead.closed_at = "closed", now
     _record(actor, "lead.accept", lead, "确认回复，线索办结" + (f"：{note}" if note else ""), before)
+    events.announce(events.lead_accepted, lead.id, actor=actor)
     db.session.commit()
     return lead
 
@@ -539,6 +549,7 @@ def send_back(actor: Any, lead_id: int, note: str, now: datetime | None = None) 
     lead.send_back_count += 1
     lead.replied_at = lead.reply_on_time = None
     _record(actor, "lead.send_back", lead, f"退回补充核查：{note}", before)
+    events.announce(events.lead_sent_back, lead.id, actor=actor)
     db.session.commit()
     return lead
 
@@ -567,6 +578,7 @@ def merge(actor: Any, lead_id: int, into_id: Any, now: datetime | None = None) -
     _record(actor, "lead.merge", lead, f"作为重复线索并入 {target.number}", before)
     audit.record(actor, "lead.merge_into", "lead", target.id, agencies=_agencies(target) + [lead.from_agency_id],
                  summary=f"{target.number}：并入重复线索 {lead.number}", after={"merged": lead.number})
+    events.announce(events.lead_merged, lead.id, actor=actor, into_id=target.id)
     db.session.commit()
     return lead
 
@@ -585,6 +597,7 @@ def supervise(actor: Any, lead_id: int, note: str, now: datetime | None = None) 
     lead.supervised = True
     db.session.flush()
     _record(actor, "lead.supervise", lead, f"督办：{note}")
+    events.announce(events.lead_supervised, lead.id, actor=actor, supervision_id=item.id)
     db.session.commit()
     return item
 
@@ -601,6 +614,7 @@ def answer_supervision(actor: Any, lead_id: int, answer: str, now: datetime | No
     item.answer, item.answered_by_id, item.answered_at = answer, actor.id, now
     lead.supervised = len(open_items) > 1
     _record(actor, "lead.supervision.answer", lead, f"答复督办：{answer}")
+    events.announce(events.lead_supervision_answered, lead.id, actor=actor, supervision_id=item.id)
     db.session.commit()
     return item
 

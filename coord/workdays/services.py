@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from coord import events
 from coord.audit import services as audit
 from coord.extensions import db
 from coord.workdays.models import WorkDay
@@ -104,6 +105,8 @@ def set_day(actor: Any, day: date, is_workday: bool, note: str) -> WorkDay:
         summary=f"{day.isoformat()} 设为{'工作日' if is_workday else '休息日'}",
         before=before, after={"is_workday": is_workday, "note": row.note},
     )
+    if before is None or before["is_workday"] != is_workday:
+        events.announce(events.calendar_days_changed, None, actor=actor, days=[day])
     db.session.commit()
     return row
 
