@@ -42,8 +42,8 @@ class LinkGone(DomainError):
 # --- settings ---------------------------------------------------------------------------------
 
 def days_after_close() -> int:
-    value = current_app.config.get("PARTY_LINK_DAYS_AFTER_CLOSE") or os.environ.get("COORD_PARTY_LINK_DAYS", "90")
-    return int(value)
+    value = current_app.config.get("PARTY_LINK_DAYS_AFTER_CLOSE")
+    return int(value if value is not None else os.environ.get("COORD_PARTY_LINK_DAYS", "90"))
 
 
 def base_url() -> str:
@@ -183,10 +183,10 @@ def all_links(interview_id: int) -> list[PartyLink]:
 # --- the notice's QR code and access code -----------------------------------------------------
 
 def qr_data_uri(url: str) -> str:
-    """A QR code of `url` as an SVG data URI (vector: sharp in print at any size)."""
+    """A QR code of `url` as a PNG data URI (8 px a module: sharp when printed at 26 mm)."""
     import segno
 
-    return segno.make(url, error="m").svg_data_uri(scale=4, border=2, dark="#000")
+    return segno.make(url, error="m").png_data_uri(scale=8, border=2)
 
 
 def notice_access(interview: Interview) -> dict | None:

@@ -27,7 +27,7 @@ from coord.minutes import services as minutes_services
 from coord.party import feedback, links, proofs, queries, services, undertaking
 from coord.party.models import STAGES
 from coord.referrals import storage
-from coord.timeutil import local_today
+from coord.timeutil import isoformat_local, local_today
 
 portal = Blueprint("portal", __name__, url_prefix="/p")
 
@@ -41,7 +41,7 @@ def _limit(key: str, env: str, default: str):
 limiter.limit(_limit("PARTY_RATE_LIMIT", "COORD_PARTY_RATE_LIMIT", "120 per minute"))(portal)
 wrong_guesses = limiter.shared_limit(
     _limit("PARTY_WRONG_CODE_LIMIT", "COORD_PARTY_WRONG_CODE_LIMIT", "10 per 15 minutes"), scope="party-wrong",
-    deduct_when=lambda response: response.status_code in (404, 410),
+    deduct_when=lambda response: response.status_code in (404, 410), override_defaults=False,
     error_message="错误的访问码或链接尝试次数过多，请稍后再试。")
 
 
@@ -148,7 +148,8 @@ def _context(access: links.Access, **extra: Any) -> dict[str, Any]:
     interview = access.interview
     notice = minutes_services.notice_context(interview) if interview.start_at else None
     answerable = services.may_answer(interview)
-    slots, slots_message = services.offered_slots(interview) if answerable else ([], "")
+    found, slots_message = services.offered_slots(interview) if answerable else ([], "")
+    slots = [{"start": s.start, "end": s.end, "value": isoformat_local(s.start)} for s in found]
     return {
         "access": access, "interview": interview, "token": access.token, "link": access.link,
         "notice": notice, "contact": _contact(interview), "answerable": answerable,

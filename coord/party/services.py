@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 
 from coord import events
 from coord.accounts.models import User
@@ -90,8 +90,9 @@ def open_link(token: str, *, for_update: bool = False, now: datetime | None = No
     return access
 
 
-def party_audit(actor: PartyActor, interview: Interview, action: str, summary: str, **after: Any) -> None:
-    audit.record(actor, action, "interview", interview.id, agencies=interview.agency_ids,
+def party_audit(actor: PartyActor, interview: Interview, kind: str, summary: str, **after: Any) -> None:
+    """An action of the party on the interview's timeline, with its address; `after["action"]` names it."""
+    audit.record(actor, kind, "interview", interview.id, agencies=interview.agency_ids,
                  summary=f"{actor.display_name}{summary}",
                  after={"link_id": actor.link_id, "ip": actor.ip, **after})
 
@@ -165,6 +166,11 @@ def _place(interview: Interview) -> str:
     return "" if room is None else (f"{room.name}（{room.location}）" if room.location else room.name)
 
 
+def _text(template: str, ctx: dict[str, Any]) -> str:
+    """A mail body from a template, also outside a request (listeners): no request context processors."""
+    return current_app.jinja_env.get_template(template).render(**ctx)
+
+
 def send_link(link: PartyLink, *, reason: str = "notice") -> list[str]:
     """Queue the link to its attendee: e-mail through the outbox and, for a mobile number, an SMS.
     Idempotent per link and reason. Returns where it went ("" entries are skipped)."""
@@ -177,7 +183,7 @@ def send_link(link: PartyLink, *, reason: str = "notice") -> list[str]:
     sent = []
     if link.email:
         message = queue_mail([f"{link.attendee_name} <{link.email}>"],
-                             f"【约谈通知】{interview.title}", render_template("party/link_email.txt", **ctx),
+                             f"【约谈通知】{interview.title}", _text("party/link_email.txt", ctx),
                              key=f"party-link:{link.id}:{reason}:mail")
         if message is not None:
             sent.append(link.email)
