@@ -131,6 +131,23 @@ def test_the_api_lists_links_and_revoking_issues_a_new_one(app, api):
     assert api("sthj_coord").get(f"/api/v1/interviews/{interview.id}/party-links").status_code == 404
 
 
+def test_links_follow_the_attendees_when_they_are_edited(app, api):
+    interview = future_interview()
+    wang, zhao = link_of(interview, "王某"), link_of(interview, "赵喆")
+    attendees = [{"name": "王某", "post": "法定代表人", "email": "wang@example.com", "phone": "138 0000 1234"},
+                 {"name": "赵喆", "post": "店长", "phone": "13700007777"},
+                 {"name": "孙某", "post": "会计", "email": "sun@example.com"}]
+    resp = api("scjg_coord").patch(f"/api/v1/interviews/{interview.id}", json={"attendees": attendees})
+    assert resp.status_code == 200, resp.json
+    assert link_of(interview, "王某").id == wang.id  # the same person keeps the link
+    new_zhao = link_of(interview, "赵喆")
+    assert new_zhao.id != zhao.id and new_zhao.phone == "13700007777"
+    assert db.session.get(PartyLink, zhao.id).revoked and link_of(interview, "孙某").email == "sun@example.com"
+    resp = api("scjg_coord").patch(f"/api/v1/interviews/{interview.id}", json={"attendees": attendees[:1]})
+    assert resp.status_code == 200
+    assert {lk.attendee_name for lk in links.live_links(interview.id)} == {"", "王某"}
+
+
 def test_links_expire_90_days_after_the_case_closes(app, client):
     interview = held_interview()
     token = token_of(interview)
@@ -263,15 +280,15 @@ def test_reschedule_declined_with_a_reason_the_party_sees(app, client, api):
                                                  "starts": offered[:1]})
     request = db.session.execute(sa.select(PartyResponse)).scalar_one()
     coord = user_by_name("scjg_coord")
-    from coord.party import services
+    from coord.party import answers
 
-    with pytest.raises(services.DomainError):
-        services.answer_reschedule(coord, interview.id, request.id, "decline", reason="")
+    with pytest.raises(answers.DomainError):
+        answers.answer_reschedule(coord, interview.id, request.id, "decline", reason="")
     db.session.rollback()
-    with pytest.raises(services.Forbidden):
-        services.answer_reschedule(user_by_name("cgj_coord"), interview.id, request.id, "decline", reason="不行")
+    with pytest.raises(answers.Forbidden):
+        answers.answer_reschedule(user_by_name("cgj_coord"), interview.id, request.id, "decline", reason="不行")
     db.session.rollback()
-    services.answer_reschedule(coord, interview.id, request.id, "decline", reason="多部门已协调一致，时间不宜变动")
+    answers.answer_reschedule(coord, interview.id, request.id, "decline", reason="多部门已协调一致，时间不宜变动")
     html = client.get(f"/p/{token}").get_data(as_text=True)
     assert "约谈单位不同意改期" in html and "多部门已协调一致" in html
     db.session.rollback()

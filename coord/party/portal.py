@@ -24,7 +24,7 @@ from coord.documents import render_pdf
 from coord.errors import DomainError
 from coord.extensions import db, limiter
 from coord.minutes import services as minutes_services
-from coord.party import feedback, links, proofs, queries, services, undertaking
+from coord.party import answers, feedback, links, proofs, queries, services, undertaking
 from coord.party.models import STAGES
 from coord.referrals import storage
 from coord.timeutil import isoformat_local, local_today
@@ -147,8 +147,8 @@ def _items(interview) -> list[dict[str, Any]]:
 def _context(access: links.Access, **extra: Any) -> dict[str, Any]:
     interview = access.interview
     notice = minutes_services.notice_context(interview) if interview.start_at else None
-    answerable = services.may_answer(interview)
-    found, slots_message = services.offered_slots(interview) if answerable else ([], "")
+    answerable = answers.may_answer(interview)
+    found, slots_message = answers.offered_slots(interview) if answerable else ([], "")
     slots = [{"start": s.start, "end": s.end, "value": isoformat_local(s.start)} for s in found]
     return {
         "access": access, "interview": interview, "token": access.token, "link": access.link,
@@ -187,7 +187,7 @@ def _refused(token: str, err: DomainError, **extra: Any):
 @wrong_guesses
 def confirm(token: str):
     try:
-        services.confirm(token, _ip())
+        answers.confirm(token, _ip())
     except DomainError as err:
         return _refused(token, err, error_at="answer")
     return _after(token, "answer", "已确认参加，谢谢。请按通知时间准时参加。")
@@ -198,7 +198,7 @@ def confirm(token: str):
 def reschedule(token: str):
     reason, starts = request.form.get("reason", ""), request.form.getlist("starts")
     try:
-        services.request_reschedule(token, _ip(), reason, starts)
+        answers.request_reschedule(token, _ip(), reason, starts)
     except DomainError as err:
         return _refused(token, err, error_at="answer", form={"reason": reason, "starts": starts})
     return _after(token, "answer", "改期申请已提交，约谈单位答复后将在此页显示。")

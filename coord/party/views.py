@@ -13,7 +13,7 @@ from coord.accounts.scoping import require_office
 from coord.errors import DomainError
 from coord.extensions import db
 from coord.interviews import services as interviews
-from coord.party import feedback, links, proofs, queries, services, undertaking
+from coord.party import answers, feedback, links, proofs, queries, services, undertaking
 from coord.party.portal import portal
 from coord.timeutil import parse_iso
 
@@ -102,7 +102,7 @@ def answer(interview_id: int, response_id: int):
     decision = form.get("decision", "")
     message = ("已同意改期，约谈已改至所选时间，邀请已重新发送。" if decision == "accept"
                else "已答复当事人：不同意改期。")
-    return _run(interview_id, lambda: services.answer_reschedule(
+    return _run(interview_id, lambda: answers.answer_reschedule(
         current_user, interview_id, response_id, decision, start=_start(form.get("start")),
         reason=form.get("reason", "")), message, "board")
 
