@@ -18,6 +18,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -182,8 +183,10 @@ def all_links(interview_id: int) -> list[PartyLink]:
 
 # --- the notice's QR code and access code -----------------------------------------------------
 
+@lru_cache(maxsize=512)
 def qr_data_uri(url: str) -> str:
-    """A QR code of `url` as a PNG data URI (8 px a module: sharp when printed at 26 mm)."""
+    """A QR code of `url` as a PNG data URI (8 px a module: sharp when printed at 26 mm). Cached: the
+    encoder's mask search takes ~50 ms and the same notice is printed and shown again and again."""
     import segno
 
     return segno.make(url, error="m").png_data_uri(scale=8, border=2)
