@@ -2,7 +2,9 @@
 send rectification proof, sign the undertaking and rate the service — no account, on a phone.
 
 Layers (module imports go downward only):
-  models  <- links (tokens, codes, validity, QR)  <- queries (shared reads)  <- services, proofs,
-  undertaking, feedback (state changes)  <- portal (/p/, no login), views (staff pages), api.
-`coord.minutes.services` imports `links` (the notice prints the QR code and access code).
+  models  <-  links (tokens, codes, validity, QR)  <-  queries (shared reads: API, worklist, oversight)
+  <-  services (who acts, issuing/sending/revoking links, listeners)  <-  answers, proofs, undertaking,
+  feedback (the party's actions and the staff's answers)  <-  portal (/p/, no login), views (staff), api.
+`coord.minutes.services` imports `links` (the notice prints the QR code and the access code) and
+`coord.interviews.api` imports `queries` (`party_response`).
 """
