@@ -86,6 +86,28 @@ list_published = _signal("list-published", "The office published a list version;
 calendar_days_changed = _signal(
     "calendar-days-changed", "Days of the calendar changed; sender None, data: days (list of date).")
 
+# --- the party takes part (coord.party) ---------------------------------------------------------
+# Sender: the interview's id unless said otherwise; `actor_id` is None for what the party does itself.
+party_links_issued = _signal(
+    "party-links-issued", "An organiser issued or sent links (not when scheduling issues them); data: link_ids, sent.")
+party_link_revoked = _signal("party-link-revoked", "A link was revoked and a new one issued; sender link id; "
+                                                   "data: interview_id, new_link_id.")
+party_confirmed = _signal("party-confirmed", "The party confirmed it will attend; data: response_id, link_id.")
+party_reschedule_requested = _signal(
+    "party-reschedule-requested", "The party asked for another time; data: response_id, link_id, starts.")
+party_reschedule_answered = _signal(
+    "party-reschedule-answered", "The organiser accepted a time or declined; data: response_id, decision.")
+party_proof_uploaded = _signal(
+    "party-proof-uploaded", "The party sent rectification proof; data: proof_id, item_id, follow_up_id.")
+party_proof_reviewed = _signal(
+    "party-proof-reviewed", "The visit's officer accepted proof or asked for more; data: proof_id, decision.")
+party_undertaking_signed = _signal("party-undertaking-signed", "The party signed the undertaking online.")
+party_undertaking_refused = _signal("party-undertaking-refused", "The organiser recorded a refusal to sign.")
+party_feedback_given = _signal(
+    "party-feedback-given", "The party rated a stage; data: stage (no link or attendee: ratings are anonymous).")
+party_integrity_reported = _signal(
+    "party-integrity-reported", "An integrity report (廉洁) for the office only; sender: report id.")
+
 
 # --- announcing and sending -------------------------------------------------------------------------
 

@@ -34,6 +34,9 @@ def _overrides(url: str, instance: Path) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "HUEY_SQLITE_PATH": str(instance / "huey.db"),
         "SERVER_NAME": None,
+        # Personal links are issued when an interview is scheduled, but sent only when a test asks for
+        # it (tests/test_party*.py turn this on): other tests count the mail a schedule produces.
+        "PARTY_LINKS_AUTO_SEND": False,
     }
 
 

@@ -57,3 +57,22 @@ def words(data: bytes, page: int = 1) -> list[dict]:
 def metadata(data: bytes) -> str:
     """The XMP metadata stream."""
     return _run("pdfinfo", data, "-meta")
+
+
+def images(data: bytes) -> list[dict[str, str]]:
+    """pdfimages -list rows: page, type (image | smask), width, height, color, ..."""
+    rows = []
+    lines = _run("pdfimages", data, "-list").splitlines()
+    header = lines[0].split()
+    for line in lines[2:]:
+        rows.append(dict(zip(header, line.split(), strict=False)))
+    return rows
+
+
+def extract_images(data: bytes) -> list[bytes]:
+    """Every image of the PDF as PNG bytes (pdfimages -png), in page order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "doc.pdf"
+        path.write_bytes(data)
+        subprocess.run(["pdfimages", "-png", str(path), str(Path(tmp) / "img")], check=True, capture_output=True)
+        return [p.read_bytes() for p in sorted(Path(tmp).glob("img-*.png"))]

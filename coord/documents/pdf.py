@@ -134,6 +134,9 @@ def _fetcher() -> Any:
             super().__init__(fail_on_errors=True)
 
         def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+            if url.startswith("data:"):  # an image inside the document itself (QR code, drawn signature)
+                mime, data = _data_image(url)
+                return URLFetcherResponse(url[:64], data, {"Content-Type": mime})
             path = _allowed_path(url)
             if path is None:
                 raise _RefusedURL(url)
@@ -141,6 +144,25 @@ def _fetcher() -> Any:
             return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
 
     return LocalOnlyFetcher()
+
+
+DATA_IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+def _data_image(url: str) -> tuple[str, bytes]:
+    """The bytes of a `data:` URL of an image (nothing is fetched); other data URLs are refused."""
+    import base64
+    from urllib.parse import unquote_to_bytes
+
+    header, _, payload = url[5:].partition(",")
+    mime, *params = header.split(";")
+    if mime.lower() not in DATA_IMAGE_TYPES:
+        raise _RefusedURL(url[:64])
+    try:
+        data = base64.b64decode(payload, validate=True) if "base64" in params else unquote_to_bytes(payload)
+    except ValueError as err:
+        raise _RefusedURL(url[:64]) from err
+    return mime.lower(), data
 
 
 def _allowed_path(url: str) -> Path | None:

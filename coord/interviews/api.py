@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 from coord.api import api_blueprint, current_api_user
 from coord.interviews import services
 from coord.lists import services as lists
+from coord.party import queries as party_queries
 from coord.scheduling.api import LocalDateTime
 
 blp = api_blueprint("interviews", "/interviews", "联合约谈 Joint interviews")
@@ -116,6 +117,8 @@ class InterviewSchema(Schema):
     # For the lead agency; an interview is itself a flexible measure, so this flags, never refuses.
     eligibility = fields.Function(lambda i: lists.eligibility_brief(i.lead_agency_id, i.matter, i.list_item_id)
                                   if i.list_item_id or i.matter else None)
+    # The party's answer to the current time (coord.party): status confirmed | reschedule_requested, or null.
+    party_response = fields.Function(party_queries.party_response)
 
 
 class ListQuery(Schema):

@@ -456,7 +456,9 @@ def schedule(actor: Any, interview_id: Any, start: datetime | None, *, now: date
 
 
 def reschedule(actor: Any, interview_id: Any, start: datetime | None, reason: str = "", *,
-               now: datetime | None = None) -> Interview:
+               now: datetime | None = None, commit: bool = True) -> Interview:
+    """Move a scheduled interview (invites follow). `commit=False` leaves the transaction open for a
+    caller that records more in the same change (the party portal answering a reschedule request)."""
     interview = get(actor, interview_id, for_update=True)
     _require_organiser(actor, interview)
     if start is None:
@@ -475,7 +477,8 @@ def reschedule(actor: Any, interview_id: Any, start: datetime | None, reason: st
                  before=before, after={"start_at": interview.start_at.isoformat(),
                                        "end_at": interview.end_at.isoformat(), "reason": reason.strip()})
     events.announce(events.interview_rescheduled, interview.id, actor=actor, before=before["start_at"])
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return interview
 
 

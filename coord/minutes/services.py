@@ -28,6 +28,7 @@ from coord.extensions import db
 from coord.interviews import services as interviews
 from coord.interviews.models import FollowUp, Interview, RectificationItem
 from coord.minutes.models import Minutes, MinutesRevision
+from coord.party import links as party_links
 from coord.scheduling.slots import nth_working_day_after
 from coord.timeutil import fmt_local, isoformat_local, parse_iso, to_local
 from coord.workdays.services import CalendarMissing
@@ -700,6 +701,8 @@ def notice_context(interview: Interview) -> dict[str, Any]:
         "contact": {"name": creator.display_name if creator else "", "phone": (creator.phone if creator else "")
                     or lead.phone or ""},
         "issued_on": issued.date(),
+        # The party's pages: QR code and access code of the notice's link (coord.party), if issued.
+        "access": party_links.notice_access(interview),
     }
 
 
@@ -712,6 +715,11 @@ def notice_pdf(actor: Any, interview_id: Any) -> tuple[str, bytes]:
 
 def undertaking_pdf(actor: Any, interview_id: Any) -> tuple[str, bytes]:
     interview, minutes = get(actor, interview_id)
+    return f"保证承诺书-{interview.id}.pdf", render_pdf("undertaking.html", undertaking_context(interview, minutes))
+
+
+def undertaking_context(interview: Interview, minutes: Minutes | None) -> dict[str, Any]:
+    """The undertaking's template context from the current minutes (the party signs this document)."""
     if minutes is None or minutes.latest is None:
         raise NotFound("该约谈尚未填写笔录。")
     content = current_content(interview, minutes)
@@ -730,7 +738,7 @@ def undertaking_pdf(actor: Any, interview_id: Any) -> tuple[str, bytes]:
         "rectifications": [{"requirement": r["requirement"], "deadline": date.fromisoformat(r["deadline"])}
                            for r in items],
     }
-    return f"保证承诺书-{interview.id}.pdf", render_pdf("undertaking.html", context)
+    return context
 
 
 # --- mailing the minutes ------------------------------------------------------------------------

@@ -16,8 +16,15 @@ STATUSES: dict[str, str] = {
 }
 
 
+CHANNELS: dict[str, str] = {"email": "邮件", "sms": "短信"}
+
+
 class OutboxMessage(db.Model):
-    """One e-mail. The row is the truth; the task queue only says "look at row N now"."""
+    """One e-mail or text message (SMS). The row is the truth; the task queue only says "look at row N now".
+
+    An SMS row is an ordinary row with `channel = "sms"`: `to_addrs` holds the mobile numbers, `text`
+    the message, `subject` a short summary for the pages, `sender` the signature (签名) of the gateway.
+    """
 
     __tablename__ = "outbox_message"
     __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)
@@ -27,6 +34,7 @@ class OutboxMessage(db.Model):
     key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     # Generated when queued, so every delivery attempt carries the same Message-ID.
     message_id: Mapped[str] = mapped_column(sa.String(250), unique=True, nullable=False)
+    channel: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="email", server_default="email")
     sender: Mapped[str] = mapped_column(sa.String(254), nullable=False)
     to_addrs: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
     cc_addrs: Mapped[list[str]] = mapped_column(sa.JSON, nullable=False, default=list)
@@ -50,6 +58,10 @@ class OutboxMessage(db.Model):
     @property
     def status_label(self) -> str:
         return STATUSES.get(self.status, self.status)
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNELS.get(self.channel, self.channel)
 
     @property
     def recipients(self) -> list[str]:

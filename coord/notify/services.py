@@ -24,7 +24,7 @@ from coord.audit import services as audit
 from coord.dbtypes import utcnow, write_lock
 from coord.errors import DomainError, NotFound
 from coord.extensions import db
-from coord.notify import mail
+from coord.notify import mail, sms
 from coord.notify.models import OutboxAttachment, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,37 @@ def queue_mail(
     return row
 
 
+def queue_sms(to: Sequence[str | None], text: str, *, subject: str = "", key: str | None = None
+              ) -> OutboxMessage | None:
+    """A text message to mobile numbers, as an ordinary outbox row (channel "sms") in the caller's
+    transaction; delivered through the HTTP SMS gateway after the commit, with the same claiming,
+    retries and back-off as mail. Invalid numbers are skipped (None when none is left); `key` makes it
+    idempotent like `queue_mail`. One row per number, so each has its own delivery state."""
+    if key:
+        existing = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.key == key)).scalar_one_or_none()
+        if existing is not None:
+            return existing
+    numbers = list(dict.fromkeys(n for n in (sms.normalise_mobile(v) for v in to) if n))
+    if not numbers:
+        return None
+    if len(numbers) > 1:
+        rows = [queue_sms([n], text, subject=subject, key=f"{key}:{n}" if key else None) for n in numbers]
+        return rows[0]
+    now = utcnow()
+    sender = sms.signature(current_app.config)
+    text = text.strip()[:sms.MAX_LENGTH]
+    row = OutboxMessage(
+        key=key, message_id=make_msgid(domain="sms." + _domain(current_app.config["MAIL_DEFAULT_SENDER"])),
+        channel="sms", sender=sender, to_addrs=numbers, cc_addrs=[],
+        subject=(subject or text).replace("\r", " ").replace("\n", " ")[:300], text=text, html=None,
+        status="queued", attempts=0, next_attempt_at=now, created_at=now, last_error="",
+    )
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.setdefault(_PENDING, []).append(row.id)
+    return row
+
+
 def _domain(sender: str) -> str:
     addr = parseaddr(sender)[1]
     try:
@@ -168,6 +199,8 @@ def deliver(message_id: int) -> str:
         row = db.session.get(OutboxMessage, message_id)
         return row.status if row else "missing"
     row = db.session.get(OutboxMessage, message_id)
+    if row.channel == "sms":
+        return _deliver_sms(row)
     try:
         msg, recipients, attempts = mail.build(row), mail.envelope_recipients(row), row.attempts
     except Exception as err:  # content that cannot be encoded will not improve by retrying
@@ -186,6 +219,24 @@ def deliver(message_id: int) -> str:
         return _finish(message_id, "queued", str(err), next_attempt_at=utcnow() + backoff(attempts))
     note = "；".join(f"{addr} 被拒收：{code}" for addr, (code, _) in refused.items())
     return _finish(message_id, "sent", note, sent_at=utcnow())
+
+
+def _deliver_sms(row: OutboxMessage) -> str:
+    """The SMS twin of the mail path: claimed already; one POST to the gateway per number."""
+    message_id, numbers, text, attempts = row.id, list(row.to_addrs), row.text, row.attempts
+    gateway_id = row.message_id.strip("<>")
+    db.session.commit()  # hold no snapshot (nor lock) during the network call
+    answers = []
+    try:
+        for number in numbers:
+            answers.append(sms.send(current_app.config, gateway_id, number, text))
+    except mail.PermanentFailure as err:
+        return _finish(message_id, "failed", str(err))
+    except mail.TemporaryFailure as err:
+        if attempts >= int(current_app.config.get("MAIL_MAX_ATTEMPTS", MAX_ATTEMPTS)):
+            return _finish(message_id, "failed", f"已尝试 {attempts} 次，放弃：{err}")
+        return _finish(message_id, "queued", str(err), next_attempt_at=utcnow() + backoff(attempts))
+    return _finish(message_id, "sent", "；".join(a for a in answers if a)[:2000], sent_at=utcnow())
 
 
 def _envelope_sender(row: OutboxMessage) -> str:
