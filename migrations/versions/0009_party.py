@@ -1,7 +1,7 @@
 """party: personal links, the party's answers, rectification proof, the signed undertaking, feedback;
 SMS rows in the outbox
 
-Revision ID: 0015_party
+Revision ID: 0009_party
 Revises: 0008_integration
 Create Date: 2026-12-01 15:00:00
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_party'
+revision = '0009_party'
 down_revision = '0008_integration'
 branch_labels = None
 depends_on = None
