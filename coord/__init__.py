@@ -26,6 +26,7 @@ FEATURES = [
     "coord.calendar",
     "coord.minutes",
     "coord.referrals",
+    "coord.mailin",
 ]
 
 
