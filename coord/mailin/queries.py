@@ -129,9 +129,9 @@ class Decline:
     at: datetime
 
 
-def _organised_by(actor: Any) -> sa.Select:
+def _organised_by(actor: Any, now: datetime | None) -> sa.Select:
     """Scheduled interviews still to come that this actor organises (the office: all of them)."""
-    stmt = sa.select(Interview).where(Interview.status == "scheduled", Interview.start_at >= utcnow())
+    stmt = sa.select(Interview).where(Interview.status == "scheduled", Interview.start_at >= (now or utcnow()))
     if not actor.is_office:
         if actor.role not in ("coordinator", "admin"):
             return stmt.where(sa.false())
@@ -139,9 +139,9 @@ def _organised_by(actor: Any) -> sa.Select:
     return stmt
 
 
-def declines_for_organiser(actor: Any) -> list[Decline]:
+def declines_for_organiser(actor: Any, *, now: datetime | None = None) -> list[Decline]:
     """Current (not stale) declines by required officials or the room of interviews the actor organises."""
-    candidates = list(db.session.execute(_organised_by(actor).where(sa.exists(sa.select(InvitationReply.id).where(
+    candidates = list(db.session.execute(_organised_by(actor, now).where(sa.exists(sa.select(InvitationReply.id).where(
         InvitationReply.interview_id == Interview.id, InvitationReply.partstat == "DECLINED",
         InvitationReply.sequence == Interview.sequence, InvitationReply.kind.in_(("official", "room")))))
         .order_by(Interview.start_at)).scalars())
@@ -157,17 +157,17 @@ def declines_for_organiser(actor: Any) -> list[Decline]:
     return out
 
 
-def open_counters_for_organiser(actor: Any) -> list[CounterProposal]:
+def open_counters_for_organiser(actor: Any, *, now: datetime | None = None) -> list[CounterProposal]:
     """Open counter-proposals on interviews the actor organises, oldest first."""
-    ids = _organised_by(actor).with_only_columns(Interview.id)
+    ids = _organised_by(actor, now).with_only_columns(Interview.id)
     return list(db.session.execute(sa.select(CounterProposal).where(
         CounterProposal.status == "open", CounterProposal.interview_id.in_(ids))
         .order_by(CounterProposal.received_at, CounterProposal.id)).scalars())
 
 
-def attention_count(actor: Any) -> int:
+def attention_count(actor: Any, *, now: datetime | None = None) -> int:
     """How many items the two lists above hold (a badge)."""
-    return len(declines_for_organiser(actor)) + len(open_counters_for_organiser(actor))
+    return len(declines_for_organiser(actor, now=now)) + len(open_counters_for_organiser(actor, now=now))
 
 
 def counters_of(interview: Interview) -> list[CounterProposal]:
