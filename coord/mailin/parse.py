@@ -13,8 +13,11 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
@@ -67,13 +70,15 @@ class Parsed:
     body: str = ""
 
 
-def read_message(raw: bytes) -> EmailMessage:
+def read_message(raw: bytes, *, headers_only: bool = False) -> Message:
+    """The MIME tree. compat32 headers are raw strings: several times faster than the header registry
+    of `policy.default`, and we decode the few headers we read ourselves."""
     if not raw or not raw.strip():
         raise Unreadable("标准输入为空，没有邮件。")
     head = raw[:8192].lstrip()
     if not re.match(rb"^[!-9;-~]+:", head):
         raise Unreadable("输入不是 RFC 5322 邮件（没有邮件头）。")
-    return message_from_bytes(raw, policy=policy.default)
+    return BytesParser(policy=compat32).parsebytes(raw, headersonly=headers_only)
 
 
 def message_key(msg: Message, raw: bytes) -> tuple[str, str]:
@@ -84,7 +89,7 @@ def message_key(msg: Message, raw: bytes) -> tuple[str, str]:
 
 
 def parse(raw: bytes, *, headers_only: bool = False) -> Parsed:
-    msg = read_message(raw)
+    msg = read_message(raw, headers_only=headers_only)
     message_id, key = message_key(msg, raw)
     name, addr = _from(msg)
     parsed = Parsed(key=key, message_id=message_id, from_addr=addr, from_name=name,
@@ -114,11 +119,17 @@ def _header_value(value: object) -> str:
     return " ".join(str(value).split())
 
 
-def _header(msg: Message, name: str) -> str:
+def _decoded(value: str) -> str:
+    """RFC 2047 encoded words (=?UTF-8?B?...?=, =?gb2312?...?=) to text."""
     try:
-        return _header_value(msg.get(name, "") or "")
-    except (ValueError, TypeError, IndexError):
-        return ""
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeDecodeError, HeaderParseError):
+        return value
+
+
+def _header(msg: Message, name: str) -> str:
+    value = msg.get(name)
+    return _header_value(_decoded(str(value))) if value is not None else ""
 
 
 def _from(msg: Message) -> tuple[str, str]:
@@ -129,7 +140,7 @@ def _from(msg: Message) -> tuple[str, str]:
     if len(found) != 1:  # none, or several authors: nobody to trust
         return "", ""
     name, addr = found[0]
-    return name, addr.strip().lower()
+    return _decoded(name), addr.strip().lower()
 
 
 def _date(msg: Message) -> datetime | None:

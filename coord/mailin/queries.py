@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from coord.calendar.services import address_of
 from coord.dbtypes import utcnow
@@ -117,6 +118,11 @@ def response_dicts(interview: Interview) -> list[dict[str, Any]]:
 
 # --- the organiser's attention (for the worklist and notifications, #12) -----------------------------------
 
+def _invitee_loads() -> tuple:
+    """What `invitees_of` reads, loaded for many interviews in a few queries instead of three per interview."""
+    return selectinload(Interview.participants), selectinload(Interview.attendees), selectinload(Interview.room)
+
+
 @dataclass
 class Decline:
     interview_id: int
@@ -144,7 +150,7 @@ def declines_for_organiser(actor: Any, *, now: datetime | None = None) -> list[D
     candidates = list(db.session.execute(_organised_by(actor, now).where(sa.exists(sa.select(InvitationReply.id).where(
         InvitationReply.interview_id == Interview.id, InvitationReply.partstat == "DECLINED",
         InvitationReply.sequence == Interview.sequence, InvitationReply.kind.in_(("official", "room")))))
-        .order_by(Interview.start_at)).scalars())
+        .options(*_invitee_loads()).order_by(Interview.start_at)).scalars())
     replies = replies_by_email([i.id for i in candidates])
     out = []
     for interview in candidates:

@@ -75,12 +75,14 @@ def process_message(raw: bytes, source: str, *, now: datetime | None = None) -> 
     now = now or utcnow()
     limit = int(current_app.config.get("MAILIN_MAX_BYTES", 25 << 20))
     too_big = len(raw) > limit
-    parsed = mime.parse(raw[:limit] if too_big else raw, headers_only=too_big)
+    parsed = mime.parse(raw[:limit] if too_big else raw, headers_only=True)
     write_lock(db.session)
     earlier = db.session.execute(sa.select(InboundMessage).where(InboundMessage.key == parsed.key)).scalar_one_or_none()
-    if earlier is not None:
+    if earlier is not None:  # known already: not even its calendar is read again
         db.session.rollback()
         return _duplicate(parsed, earlier)
+    if not too_big:
+        parsed = mime.parse(raw)
     try:
         if too_big:
             raise Quarantine(f"邮件过大（{len(raw)} 字节，上限 {limit} 字节）。")
