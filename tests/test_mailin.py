@@ -531,3 +531,14 @@ def test_invitations_and_cancellations_have_the_mime_tree_outlook_needs(app, smt
         assert REPLY_MAILBOX not in got.rcpt_tos
     assert sorted(cancel.rcpt_tos) == sorted(r for m in request for r in m.rcpt_tos)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 5
+
+
+def test_an_oversized_message_is_quarantined_without_being_read(app):
+    interview = make_interview()
+    raw = sample("outlook_accept.eml", interview, attendee=OFFICIAL, attendee_name=OFFICIAL_NAME)
+    app.config["MAILIN_MAX_BYTES"] = 1000
+    outcome = receive(raw)
+    assert outcome.status == "quarantined" and outcome.summary.startswith("邮件过大")
+    assert replies_count() == 0
+    row = db.session.execute(sa.select(InboundMessage)).scalar_one()
+    assert row.from_addr == OFFICIAL and len(row.raw) == len(raw)

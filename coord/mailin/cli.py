@@ -27,7 +27,8 @@ def mail_in() -> None:
     Exit 0 when the message was processed, quarantined or recognised as a duplicate (the line
     printed says which); 65 when the input is not a message at all; 75 when the database could
     not be reached (the MTA keeps the message and tries again)."""
-    raw = sys.stdin.buffer.read()
+    # Never more than the limit (plus one byte, to know it was over) in memory.
+    raw = sys.stdin.buffer.read(int(current_app.config.get("MAILIN_MAX_BYTES", 25 << 20)) + 1)
     try:
         outcome = services.process_message(raw, "stdin")
     except Unreadable as err:
