@@ -124,8 +124,8 @@ def event_data(interview: Interview) -> ics.EventData:
         created=interview.created_at, organizer_name=org_name, organizer_email=org_email,
         cancelled=interview.status == "cancelled",
         description=describe(interview.title, interview.party.name, interview.lead_agency.name, co, people,
-                             interview.matter,
-                             interview.legal_basis, interview.cancel_reason if interview.status == "cancelled" else ""),
+                             interview.matter, interview.legal_basis,
+                             interview.cancel_reason if interview.status == "cancelled" else ""),
         attendees=attendees_of(people, org_email),
         room=ics.Room(room.id, room.name, room.location, address_of(room.email or "")) if room is not None else None,
     )
