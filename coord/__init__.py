@@ -27,6 +27,7 @@ FEATURES = [
     "coord.minutes",
     "coord.referrals",
     "coord.party",
+    "coord.mailin",
 ]
 
 

@@ -67,6 +67,21 @@ def load(instance_path: Path) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "coord@spb.example.cn"),
         "MAIL_RETRY_BASE_SECONDS": float(os.environ.get("MAIL_RETRY_BASE_SECONDS", "60")),  # back-off 1, 2, 4 … ×
         "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),
+        # Inbound mail (coord.mailin): the ORGANIZER of invitations, where calendar answers come back.
+        "REPLY_ADDRESS": os.environ.get("COORD_REPLY_ADDRESS", ""),  # "" = MAIL_DEFAULT_SENDER
+        "COORD_BASE_URL": os.environ.get("COORD_BASE_URL", "http://127.0.0.1:5000"),
+        "IMAP_HOST": os.environ.get("COORD_IMAP_HOST", ""),  # "" = no polling
+        "IMAP_PORT": int(os.environ.get("COORD_IMAP_PORT", "993")),
+        "IMAP_SECURITY": os.environ.get("COORD_IMAP_SECURITY", "ssl"),  # ssl | starttls | none (loopback only)
+        "IMAP_USER": os.environ.get("COORD_IMAP_USER", ""),
+        "IMAP_PASSWORD": os.environ.get("COORD_IMAP_PASSWORD", ""),
+        "IMAP_FOLDER": os.environ.get("COORD_IMAP_FOLDER", "INBOX"),
+        "IMAP_PROCESSED_FOLDER": os.environ.get("COORD_IMAP_PROCESSED_FOLDER", "coord-processed"),
+        "IMAP_QUARANTINE_FOLDER": os.environ.get("COORD_IMAP_QUARANTINE_FOLDER", "coord-quarantine"),
+        "IMAP_POLL_MINUTES": int(os.environ.get("COORD_IMAP_POLL_MINUTES", "1")),
+        "MAILIN_MAX_BYTES": int(os.environ.get("COORD_MAILIN_MAX_MB", "25")) * 1024 * 1024,
+        # When set, a message counts only if this server's Authentication-Results says dmarc, dkim or spf pass.
+        "MAILIN_AUTHSERV_ID": os.environ.get("COORD_MAILIN_AUTHSERV_ID", ""),
         # Task queue: Redis when REDIS_URL is set, else SQLite file in instance/.
         "REDIS_URL": redis_url,
         "HUEY_SQLITE_PATH": os.environ.get("HUEY_SQLITE_PATH", str(instance_path / "huey.db")),

@@ -109,6 +109,21 @@ party_integrity_reported = _signal(
     "party-integrity-reported", "An integrity report (廉洁) for the office only; sender: report id.")
 
 
+# --- invitees' answers and counter-proposals (coord.mailin) ---------------------------------------
+invitation_replied = _signal(
+    "invitation-replied", "An invitee answered an interview's invitation (iMIP REPLY or answer link); sender the "
+    "interview id; data: reply_id, email, kind (official|party|room), user_id, partstat (ACCEPTED|DECLINED|TENTATIVE), "
+    "stale, required (an official or the room: a decline needs the organiser), source (imip|link).")
+invitation_countered = _signal(
+    "invitation-countered", "An invitee proposed another time (iMIP COUNTER); data: counter_id, email, kind, "
+    "user_id, proposed_start (ISO 8601).")
+invitation_counter_decided = _signal(
+    "invitation-counter-decided", "The organiser decided a counter-proposal; data: counter_id, decision "
+    "(accepted: rescheduled, new invitations | declined: DECLINECOUNTER sent).")
+mail_quarantined = _signal(
+    "mail-quarantined", "An inbound message was quarantined for the office; sender the inbound_message id; "
+    "data: reason.")
+
 # --- announcing and sending -------------------------------------------------------------------------
 
 @dataclass

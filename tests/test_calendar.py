@@ -37,19 +37,34 @@ def deliver(smtp, count: int):
     return smtp.wait_for(count)
 
 
+INVITEES = ["cgj_officer@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn", "wang@example.com"]
+REPLY_MAILBOX = "coord@spb.example.cn"  # COORD_REPLY_ADDRESS unset: the platform sender
+
+
+def one_each(received) -> dict:
+    """Invitations go one message per recipient (each with its own answer links)."""
+    out = {}
+    for got in received:
+        [rcpt] = got.rcpt_tos
+        out[rcpt] = got
+    assert len(out) == len(received)
+    return out
+
+
 def test_scheduling_sends_every_invitee_a_meeting_request(app, smtp):
     interview = make_interview()
-    [got] = deliver(smtp, 1)
-    assert sorted(got.rcpt_tos) == ["cgj_officer@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn",
-                                    "wang@example.com"]
-    assert LEAD_MAILBOX not in got.rcpt_tos  # the organiser is not a recipient
-    msg = got.message
+    got = one_each(deliver(smtp, 4))
+    assert sorted(got) == INVITEES
+    assert LEAD_MAILBOX not in got and REPLY_MAILBOX not in got  # the organiser is not a recipient
+    msg = got["wang@example.com"].message
     assert msg["Subject"] == f"【约谈邀请】{interview.title}"
     assert "您被邀请参加以下联合约谈" in msg.get_payload()[0].get_payload()[0].get_content()
     part, attachment = calendar_part(msg)
     data = part.get_payload(decode=True)
     assert part.get_param("method") == "REQUEST" and part.get_param("charset") == "UTF-8"
     assert attachment.get_filename() == "invite.ics" and attachment.get_payload(decode=True) == data
+    # Everybody gets the same event (only the answer links in the text differ).
+    assert {calendar_part(m.message)[0].get_payload(decode=True) for m in got.values()} == {data}
 
     cal = ical_js(data)
     assert cal["method"] == "REQUEST" and cal["uid"] is None  # no calendar-level UID
@@ -60,7 +75,8 @@ def test_scheduling_sends_every_invitee_a_meeting_request(app, smtp):
     assert (ev["start"], ev["end"]) == ("2026-09-24T01:00:00.000Z", "2026-09-24T02:30:00.000Z")
     assert ev["start_tzid"] == "Asia/Shanghai" and ev["status"] == "CONFIRMED"
     assert ev["summary"] == f"联合约谈：{interview.title}"
-    assert ev["organizer"] == f"mailto:{LEAD_MAILBOX}" and ev["organizer_cn"] == "区市场监管局"
+    # ORGANIZER: coord's reply mailbox, named after the coordinator who organised the interview.
+    assert ev["organizer"] == f"mailto:{REPLY_MAILBOX}" and ev["organizer_cn"] == "张堃"
     people = {a["value"]: a for a in ev["attendees"]}
     assert people["mailto:scjg_coord@spb.example.cn"] == {
         "value": "mailto:scjg_coord@spb.example.cn", "cn": "张堃", "role": "CHAIR", "partstat": "NEEDS-ACTION",
@@ -69,10 +85,12 @@ def test_scheduling_sends_every_invitee_a_meeting_request(app, smtp):
     assert people["mailto:cgj_officer@spb.example.cn"]["role"] == "REQ-PARTICIPANT"
     assert people["mailto:wang@example.com"]["cn"] == "王某"
     [room] = [a for a in ev["attendees"] if a["cutype"] == "ROOM"]
-    assert room["cn"] == "区司法局第一会议室" and room["rsvp"] == "FALSE" and room["partstat"] == "ACCEPTED"
+    # The room's resource mailbox receives the invitation and answers it, like every recipient.
+    assert room["cn"] == "区司法局第一会议室" and room["rsvp"] == "TRUE" and room["partstat"] == "NEEDS-ACTION"
     assert room["value"] == f"mailto:{ROOM_MAILBOX}" and room["role"] == "NON-PARTICIPANT"
     assert ev["location"].startswith("区司法局第一会议室")
-    assert f"mailto:{LEAD_MAILBOX}" not in people
+    assert f"mailto:{REPLY_MAILBOX}" not in people and f"mailto:{LEAD_MAILBOX}" not in people
+    assert all(people[f"mailto:{r}"]["rsvp"] == "TRUE" for r in INVITEES)  # Outlook shows Accept/Decline
 
 
 def test_invite_bytes_are_crlf_folded_and_read_alike_by_vobject_and_icalendar(app):
@@ -98,26 +116,27 @@ def test_invite_bytes_are_crlf_folded_and_read_alike_by_vobject_and_icalendar(ap
 
 def test_reschedule_updates_the_same_event_with_a_higher_sequence(app, smtp):
     interview = make_interview()
-    deliver(smtp, 1)
+    deliver(smtp, 4)
     interviews.reschedule(user_by_name("scjg_coord"), interview.id, at("2026-09-28", "14:00"), "会议室冲突", now=NOW)
-    first, second = deliver(smtp, 2)
+    received = deliver(smtp, 8)
+    first, second = one_each(received[:4])["wang@example.com"], one_each(received[4:])["wang@example.com"]
     assert second.message["Subject"].startswith("【约谈改期】")
     assert "约谈时间已变更" in second.message.get_payload()[0].get_payload()[0].get_content()
     old = ical_js(calendar_part(first.message)[0].get_payload(decode=True))["events"][0]
     new = ical_js(calendar_part(second.message)[0].get_payload(decode=True))["events"][0]
     assert new["uid"] == old["uid"] and new["sequence"] == old["sequence"] + 1 == 2
     assert new["start"] == "2026-09-28T06:00:00.000Z"
-    assert sorted(second.rcpt_tos) == sorted(first.rcpt_tos)
+    assert sorted(one_each(received[4:])) == INVITEES
 
 
 def test_removed_person_gets_a_cancel_the_others_an_update(app, smtp):
     interview = make_interview()
-    deliver(smtp, 1)
+    deliver(smtp, 4)
     interviews.update(user_by_name("scjg_coord"), interview.id,
                       {"participant_ids": [user_by_name("scjg_coord").id, user_by_name("cgj_coord").id]}, now=NOW)
-    got = deliver(smtp, 3)[1:]
-    by_method = {calendar_part(m.message)[0].get_param("method"): m for m in got}
-    removed = by_method["CANCEL"]
+    got = deliver(smtp, 9)[4:]
+    [removed] = [m for m in got if calendar_part(m.message)[0].get_param("method") == "CANCEL"]
+    updates = one_each([m for m in got if calendar_part(m.message)[0].get_param("method") == "REQUEST"])
     assert removed.rcpt_tos == ["cgj_officer@spb.example.cn"]
     assert removed.message["Subject"].startswith("【约谈取消】您无需参加")
     cal = ical_js(calendar_part(removed.message)[0].get_payload(decode=True))
@@ -125,17 +144,16 @@ def test_removed_person_gets_a_cancel_the_others_an_update(app, smtp):
     assert cal["method"] == "CANCEL" and ev["sequence"] == 2 and ev["uid"] == interview.uid
     assert [a["value"] for a in ev["attendees"]] == ["mailto:cgj_officer@spb.example.cn"]
     assert ev["status"] is None  # only this attendee is uninvited (RFC 5546 §3.2.5)
-    update = by_method["REQUEST"]
-    assert sorted(update.rcpt_tos) == ["cgj_coord@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn",
-                                       "wang@example.com"]
-    assert update.message["Subject"].startswith("【约谈变更】")
+    assert sorted(updates) == ["cgj_coord@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn",
+                               "wang@example.com"]
+    assert all(u.message["Subject"].startswith("【约谈变更】") for u in updates.values())
 
 
 def test_cancelling_sends_everyone_a_cancellation(app, smtp):
     interview = make_interview()
-    deliver(smtp, 1)
+    deliver(smtp, 4)
     interviews.cancel(user_by_name("scjg_coord"), interview.id, "当事人已主动整改")
-    _, cancel = deliver(smtp, 2)
+    cancel = deliver(smtp, 5)[4]
     assert sorted(cancel.rcpt_tos) == ["cgj_officer@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn",
                                        "wang@example.com"]
     assert cancel.message["Subject"] == f"【约谈取消】{interview.title}"
@@ -155,8 +173,8 @@ def test_draft_sends_nothing_and_a_person_without_email_is_named(app, smtp):
     interview = create(user_by_name("scjg_coord"), data, now=NOW)
     assert run_worker() == 0 and db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
     interviews.schedule(user_by_name("scjg_coord"), interview.id, at("2026-09-24", "09:00"), now=NOW)
-    [got] = deliver(smtp, 1)
-    assert sorted(got.rcpt_tos) == ["cgj_officer@spb.example.cn", ROOM_MAILBOX, "scjg_coord@spb.example.cn"]
+    assert sorted(one_each(deliver(smtp, 3))) == ["cgj_officer@spb.example.cn", ROOM_MAILBOX,
+                                                  "scjg_coord@spb.example.cn"]
     entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.action == "calendar.invite")).scalar_one()
     assert "无电子邮箱未发送：王某" in entry.summary
     assert calendar.missing_emails(db.session.get(Interview, interview.id)) == ["王某"]
@@ -201,7 +219,7 @@ def test_unscheduled_interview_has_no_invite(app, api):
     assert resp.status_code == 409 and resp.json["message"] == "约谈尚未排期，还没有日程。"
 
 
-def test_lead_agency_without_mailbox_uses_the_platform_sender_and_no_room(app):
+def test_organizer_is_the_reply_mailbox_whatever_the_lead_agency_has(app):
     from coord.agencies.models import Agency
 
     agency = db.session.get(Agency, user_by_name("scjg_coord").agency_id)
@@ -210,7 +228,10 @@ def test_lead_agency_without_mailbox_uses_the_platform_sender_and_no_room(app):
     interview = make_interview(room_id=None)
     cal = ical_js(calendar.invite_ics(interview)[0])
     [ev] = cal["events"]
-    assert ev["organizer"] == "mailto:coord@spb.example.cn" and ev["organizer_cn"] == "区市场监管局"
+    assert ev["organizer"] == "mailto:coord@spb.example.cn" and ev["organizer_cn"] == "张堃"
+    app.config["REPLY_ADDRESS"] = "yuetan-reply@spb.example.cn"
+    [ev] = ical_js(calendar.invite_ics(interview)[0])["events"]
+    assert ev["organizer"] == "mailto:yuetan-reply@spb.example.cn"
     assert ev["location"] is None and all(a["cutype"] != "ROOM" for a in ev["attendees"])
 
 
@@ -227,5 +248,5 @@ def test_a_refused_booking_queues_no_mail(app, smtp):
     else:
         raise AssertionError("the clash was not refused")
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == before == 1
-    assert len(deliver(smtp, 1)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == before == 4
+    assert len(deliver(smtp, 4)) == 4

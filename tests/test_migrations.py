@@ -11,7 +11,8 @@ from tests.conftest import _PG, BASE_URL, IS_PG
 
 def test_upgrade_downgrade_upgrade(tmp_path):
     if IS_PG:
-        url = _PG(BASE_URL, "_mig").recreate(f"{sa.engine.make_url(BASE_URL).database}_mig")
+        pg = _PG(BASE_URL, "_mig")  # named per checkout: suites of several worktrees run at once
+        url = pg.recreate(pg.run)
     else:
         url = f"sqlite:///{tmp_path / 'mig.db'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "x"})

@@ -71,9 +71,10 @@ def etag(kind: str, owner_id: int, generation: int) -> str:
 
 
 def _sender() -> str:
-    from flask import current_app
+    """What the ORGANIZER line is made of besides the directory (events are cached by it)."""
+    from coord.calendar.services import reply_address
 
-    return current_app.config["MAIL_DEFAULT_SENDER"]
+    return reply_address()
 
 
 def events(kind: str, owner_id: int, uids: Collection[str] | None = None) -> list[ics.EventData]:
@@ -91,6 +92,7 @@ def events(kind: str, owner_id: int, uids: Collection[str] | None = None) -> lis
         sa.select(Interview.id, Interview.uid, Interview.sequence, Interview.title, Interview.start_at,
                   Interview.end_at, Interview.updated_at, Interview.created_at, Interview.status,
                   Interview.matter, Interview.legal_basis, Interview.cancel_reason, Interview.lead_agency_id,
+                  Interview.created_by_id,
                   Party.name.label("party"), lead.name.label("lead_name"), lead.email.label("lead_email"),
                   Room.id.label("room_id"), Room.name.label("room_name"), Room.location.label("room_location"),
                   Room.email.label("room_email"))
@@ -130,18 +132,21 @@ def events(kind: str, owner_id: int, uids: Collection[str] | None = None) -> lis
         co[interview_id].append(agencies.get(agency_id, ""))
 
     out = []
-    organizers: dict[int, tuple[str, str]] = {}
+    organizers: dict[tuple[int, int | None], tuple[str, str]] = {}
     for r in rows:
-        if r.lead_agency_id not in organizers:
-            organizers[r.lead_agency_id] = organizer_of(_AgencyStub(r.lead_name, r.lead_email or ""))
-        org_name, org_email = organizers[r.lead_agency_id]
+        key = (r.lead_agency_id, r.created_by_id)
+        if key not in organizers:
+            creator = users.get(r.created_by_id)
+            organizers[key] = organizer_of(_AgencyStub(r.lead_name, r.lead_email or ""),
+                                           (creator.name or creator.username) if creator is not None else None)
+        org_name, org_email = organizers[key]
         who = people[r.id]
         cancelled = r.status == "cancelled"
         out.append(ics.EventData(
             uid=r.uid, sequence=r.sequence or 0, summary=summary_of(r.title), start=r.start_at, end=r.end_at,
             stamp=r.updated_at, created=r.created_at, organizer_name=org_name, organizer_email=org_email,
             cancelled=cancelled,
-            description=describe(r.title, r.party, org_name, co[r.id], who, r.matter, r.legal_basis,
+            description=describe(r.title, r.party, r.lead_name, co[r.id], who, r.matter, r.legal_basis,
                                  r.cancel_reason if cancelled else ""),
             attendees=attendees_of(who, org_email),
             room=ics.Room(r.room_id, r.room_name, r.room_location or "", address_of(r.room_email or ""))

@@ -160,20 +160,25 @@ def vevent(ev: EventData, *, only: Sequence[Attendee] | None = None, status: boo
     lines.append(f"ORGANIZER;CN={param(ev.organizer_name)}:mailto:{ev.organizer_email}")
     for person in ev.attendees if only is None else only:
         if person.cutype == "ROOM":
-            lines.append(_room_line(person.name, f"mailto:{person.email}"))
+            lines.append(_room_line(person.name, f"mailto:{person.email}", answers=True))
         else:
             lines.append(
                 f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE={person.role};PARTSTAT=NEEDS-ACTION;RSVP=TRUE;"
                 f"CN={param(person.name)}:mailto:{person.email}"
             )
     if ev.room and only is None:
-        lines.append(_room_line(ev.room.name, room_address(ev.room)))
+        lines.append(_room_line(ev.room.name, room_address(ev.room), answers=bool(ev.room.email)))
     lines += ["TRANSP:OPAQUE", "END:VEVENT"]
     return lines
 
 
-def _room_line(name: str, address: str) -> str:
-    # The room was booked by the platform: it has accepted and need not answer.
+def _room_line(name: str, address: str, answers: bool) -> str:
+    if answers:
+        # A room with a resource mailbox receives the invitation and answers it (Exchange's resource
+        # booking accepts or declines by itself): a recipient like everyone else.
+        return (f"ATTENDEE;CUTYPE=ROOM;ROLE=NON-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE;"
+                f"CN={param(name)}:{address}")
+    # No mailbox: the platform booked it, so it has accepted and cannot answer.
     return f"ATTENDEE;CUTYPE=ROOM;ROLE=NON-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE;CN={param(name)}:{address}"
 
 

@@ -37,3 +37,20 @@ class FeedKey(db.Model):
     generation: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     regenerated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     regenerated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+
+class InvitationLink(db.Model):
+    """A personal 接受 / 拒绝 link in an invitation e-mail, for invitees without an iMIP client.
+
+    Only the SHA-256 of the token is stored: the token itself exists only in that person's e-mail.
+    Opening the link shows a confirmation page; only its POST records the answer.
+    """
+
+    __tablename__ = "calendar_link"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    interview_id: Mapped[int] = mapped_column(sa.ForeignKey("interview.id"), nullable=False, index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False)  # lower case
+    name: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    sequence: Mapped[int] = mapped_column(sa.Integer, nullable=False)  # of the invitation it was sent with
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -28,7 +29,7 @@ from coord.accounts.models import User
 from coord.agencies.models import Agency
 from coord.audit import services as audit
 from coord.calendar import ics
-from coord.calendar.models import FEED_KINDS, FeedKey, InvitationState
+from coord.calendar.models import FEED_KINDS, FeedKey, InvitationLink, InvitationState
 from coord.dbtypes import utcnow
 from coord.errors import Conflict, NotFound
 from coord.extensions import db
@@ -45,11 +46,21 @@ _DIRTY = "coord_calendar_dirty"
 
 # --- the event of an interview --------------------------------------------------------------
 
-def organizer_of(lead: Agency | None) -> tuple[str, str]:
-    """The lead agency's mailbox (ORGANIZER); the platform's sender when the agency has none."""
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    email = (lead.email if lead is not None else "") or sender
-    return (lead.name if lead is not None else "柔性执法协同平台"), _addr(email)
+def reply_address() -> str:
+    """coord's reply mailbox (`COORD_REPLY_ADDRESS`, else the platform sender): the ORGANIZER of
+    every invitation, so that invitees' calendar answers come back to coord (`coord.mailin`)."""
+    return _addr(current_app.config.get("REPLY_ADDRESS") or current_app.config["MAIL_DEFAULT_SENDER"])
+
+
+def organizer_of(lead: Agency | None, coordinator: str | None = None) -> tuple[str, str]:
+    """ORGANIZER: the reply mailbox, named (CN) after the organising coordinator — the person who
+    set the interview up — or the lead agency when there is none."""
+    name = coordinator or (lead.name if lead is not None else "柔性执法协同平台")
+    return name, reply_address()
+
+
+def coordinator_of(interview: Interview) -> str | None:
+    return interview.created_by.display_name if interview.created_by is not None else None
 
 
 def _addr(value: str) -> str:
@@ -104,7 +115,7 @@ def event_data(interview: Interview) -> ics.EventData:
     if interview.start_at is None or interview.end_at is None:
         raise Conflict("约谈尚未排期，还没有日程。")
     people = participants_of(interview)
-    org_name, org_email = organizer_of(interview.lead_agency)
+    org_name, org_email = organizer_of(interview.lead_agency, coordinator_of(interview))
     co = [a.agency.name for a in interview.agencies if a.role != "lead"]
     room = interview.room
     return ics.EventData(
@@ -112,8 +123,9 @@ def event_data(interview: Interview) -> ics.EventData:
         start=interview.start_at, end=interview.end_at, stamp=interview.updated_at,
         created=interview.created_at, organizer_name=org_name, organizer_email=org_email,
         cancelled=interview.status == "cancelled",
-        description=describe(interview.title, interview.party.name, org_name, co, people, interview.matter,
-                             interview.legal_basis, interview.cancel_reason if interview.status == "cancelled" else ""),
+        description=describe(interview.title, interview.party.name, interview.lead_agency.name, co, people,
+                             interview.matter, interview.legal_basis,
+                             interview.cancel_reason if interview.status == "cancelled" else ""),
         attendees=attendees_of(people, org_email),
         room=ics.Room(room.id, room.name, room.location, address_of(room.email or "")) if room is not None else None,
     )
@@ -172,8 +184,10 @@ def _send_request(interview: Interview, state: InvitationState | None, actor: An
     removed = [_attendee(r) for k, r in previous.items() if k not in current]
     kind = "new" if state is None or state.status != "scheduled" else (
         "moved" if (state.start_at, state.end_at) != (interview.start_at, interview.end_at) else "changed")
-    if to:
-        _queue(interview, ev, "REQUEST", to, kind)
+    # One message per recipient: each carries that person's own 接受 / 拒绝 links.
+    for person in to:
+        links = None if person.cutype == "ROOM" else answer_links(interview, person)
+        _queue(interview, ev, "REQUEST", [person], kind, links=links)
     if removed:
         _queue(interview, ev, "CANCEL", removed, "removed")
     without = missing_emails(interview)
@@ -218,12 +232,33 @@ SUBJECTS = {
 }
 
 
-def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ics.Attendee], kind: str) -> None:
+def answer_links(interview: Interview, person: ics.Attendee) -> dict[str, str]:
+    """The person's 接受 / 拒绝 links: a new random token, stored only as its SHA-256."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(InvitationLink(token_hash=link_hash(token), interview_id=interview.id, email=person.email.lower(),
+                                  name=person.name[:120], sequence=interview.sequence))
+    base = (current_app.config.get("COORD_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return {answer: f"{base}/rsvp/{token}?answer={answer}" for answer in ("accept", "decline")}
+
+
+def link_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_link(token: str) -> InvitationLink | None:
+    """The link a token stands for (404 for the caller when None)."""
+    if not token or len(token) > 100:
+        return None
+    return db.session.get(InvitationLink, link_hash(token))
+
+
+def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ics.Attendee], kind: str,
+           links: dict[str, str] | None = None) -> None:
     removal = kind == "removed"
     data = ics.calendar([ev], method=method, only=to if removal else None, status=not removal)
     subject = SUBJECTS[kind].format(title=interview.title)
     context = {"interview": interview, "ev": ev, "kind": kind, "when": _when(ev), "room": ev.room,
-               "organizer": ev.organizer_name}
+               "organizer": interview.lead_agency.name, "coordinator": ev.organizer_name, "links": links}
     # The app's environment without request context processors: this also runs outside requests.
     text = current_app.jinja_env.get_template("calendar/invite_email.txt").render(**context)
     html = current_app.jinja_env.get_template("calendar/invite_email.html").render(**context)

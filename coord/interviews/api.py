@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 from coord.api import api_blueprint, current_api_user
 from coord.interviews import services
 from coord.lists import services as lists
+from coord.mailin import queries as answers
 from coord.party import queries as party_queries
 from coord.scheduling.api import LocalDateTime
 
@@ -121,6 +122,12 @@ class InterviewSchema(Schema):
     party_response = fields.Function(party_queries.party_response)
 
 
+class InterviewDetailSchema(InterviewSchema):
+    # Each invitee's answer to the invitation (iMIP or answer link); NEEDS-ACTION until they answer.
+    responses = fields.Function(lambda i: answers.response_dicts(i), metadata={
+        "description": "[{email, name, partstat, comment, at, sequence, stale}]: stale = answered an older SEQUENCE"})
+
+
 class ListQuery(Schema):
     status = fields.Str(load_default="")
     agency_id = fields.Int(load_default=None)
@@ -211,7 +218,7 @@ def create(args):
 
 
 @blp.get("/<int:interview_id>")
-@blp.response(200, InterviewSchema)
+@blp.response(200, InterviewDetailSchema)
 @blp.doc(security=SECURITY)
 def get(interview_id: int):
     return services.get(current_api_user(), interview_id)

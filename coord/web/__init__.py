@@ -86,10 +86,11 @@ NAV: list[tuple[str, str, str]] = [
     ("accounts.users", "账号管理", "office"),
     ("notify.index", "邮件发送", "office"),
     ("party.feedback_page", "当事人评价", "office"),
+    ("mailin.quarantine", "收件隔离", "office"),
 ]
 # Shown under 更多 in the top bar (still cards on the home page).
 NAV_MORE = {"scheduling.busy", "calendar.index", "workdays.index", "audit.index", "referrals.figures",
-            "accounts.users", "notify.index", "party.feedback_page"}
+            "accounts.users", "notify.index", "party.feedback_page", "mailin.quarantine"}
 
 # Optional count badges on nav entries: endpoint -> fn(user) -> int (0 shows nothing).
 NAV_BADGES: dict = {}
