@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(audit_verify)
     app.cli.add_command(audit_checkpoint)
+    app.cli.add_command(pg_grants)
 
 
 @click.command("audit-verify")
@@ -46,3 +47,32 @@ def audit_checkpoint(force: bool) -> None:
         click.echo("审计链无变化，未写检查点 / head unchanged, no checkpoint written.")
     else:
         click.echo(f"检查点 / checkpoint: {point.entries} entries, head id={point.head_id} {point.head}")
+
+
+# Tables whose rows are evidence: the application may add rows, never change or remove them
+# (login_event rows older than the retention period may be deleted; a trigger guards the rest).
+APPEND_ONLY = ("audit_entry",)
+KEEP_ROWS = ("login_event",)
+
+
+def grants_sql(role: str) -> str:
+    """The privileges of the application's PostgreSQL role (the owner runs the migrations)."""
+    quoted = '"' + role.replace('"', '""') + '"'
+    lines = [
+        f"GRANT USAGE ON SCHEMA public TO {quoted};",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted};",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted};",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {', '.join(APPEND_ONLY)} FROM {quoted};",
+        f"REVOKE UPDATE, TRUNCATE ON {', '.join(KEEP_ROWS)} FROM {quoted};",
+        f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {quoted};",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted};",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@click.command("pg-grants")
+@click.argument("role")
+def pg_grants(role: str) -> None:
+    """Print the GRANT/REVOKE statements for the application's PostgreSQL ROLE (run them with psql
+    as the owner after every `db upgrade`): no TRUNCATE, UPDATE or DELETE on the audit trail."""
+    click.echo(grants_sql(role), nl=False)
