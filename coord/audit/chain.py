@@ -123,24 +123,29 @@ def _checkpoint_path() -> Path:
 
 
 def _mac(data: dict[str, Any]) -> str:
-    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return hmac.new(_subkey("checkpoint"), body, hashlib.sha256).hexdigest()
+    return mac_for("checkpoint", data)
 
 
-def head_state() -> tuple[int, int | None, str, str]:
+def head_state(executor: Any = None) -> tuple[int, int | None, str, str]:
     """(entry count, head id, head hash, first hash) as of one consistent point.
 
     Appends are serialised until commit (advisory lock / SQLite writer), so ids grow in commit
     order: counting the rows up to the head's id gives the head's position even while new
-    entries are being committed.
+    entries are being committed. `executor`: a connection (e.g. a backup's snapshot), else the session.
     """
-    head = db.session.execute(
-        sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    run = executor if executor is not None else db.session
+    head = run.execute(sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     if head is None:
         return 0, None, GENESIS, GENESIS
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.id <= head.id))
-    first = db.session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.id).limit(1))
+    count = run.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.id <= head.id))
+    first = run.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.id).limit(1))
     return int(count or 0), head.id, head.hash, first or GENESIS
+
+
+def mac_for(purpose: str, data: dict[str, Any]) -> str:
+    """HMAC of a JSON document under a key derived from COORD_AUDIT_KEY (e.g. a backup manifest)."""
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hmac.new(_subkey(purpose), body, hashlib.sha256).hexdigest()
 
 
 def read_checkpoints(path: Path | None = None) -> list[Checkpoint]:
@@ -164,14 +169,15 @@ def read_checkpoints(path: Path | None = None) -> list[Checkpoint]:
     return found
 
 
-def write_checkpoint(*, force: bool = False, kind: str = "checkpoint", path: Path | None = None) -> Checkpoint | None:
-    """Append the chain's current head to the checkpoint file (and the log when configured).
-
-    Skipped when nothing changed since the last line, unless `force`. Returns what was written.
-    """
+def write_checkpoint(*, force: bool = False, kind: str = "checkpoint", path: Path | None = None,
+                     state: tuple[int, int | None, str, str] | None = None) -> Checkpoint | None:
+    """Append the chain's head (or `state`, read elsewhere) to the checkpoint file, and to the
+    log when configured. Skipped when nothing changed since the last line, unless `force`."""
     path = path or _checkpoint_path()
-    entries, head_id, head, first = head_state()
-    db.session.rollback()  # end the read transaction; nothing to keep
+    if state is None:
+        state = head_state()
+        db.session.rollback()  # end the read transaction; nothing to keep
+    entries, head_id, head, first = state
     existing = read_checkpoints(path)
     last = next((p for p in reversed(existing) if p.valid), None)
     if not force and last is not None and (last.entries, last.head) == (entries, head):
@@ -181,6 +187,14 @@ def write_checkpoint(*, force: bool = False, kind: str = "checkpoint", path: Pat
         "entries": entries, "head_id": head_id, "head": head, "first": first, "key_id": key_id(),
     }
     line = json.dumps({**data, "mac": _mac(data)}, sort_keys=True, ensure_ascii=False)
+    append_line(path, line)
+    if current_app.config.get("AUDIT_CHECKPOINT_LOG"):
+        log.info("audit checkpoint %s", line)
+    return Checkpoint(at=data["at"], entries=entries, head_id=head_id, head=head, first=first, kind=kind)
+
+
+def append_line(path: Path, line: str) -> None:
+    """One whole line, appended and flushed to disk (O_APPEND: concurrent writers do not interleave)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
@@ -188,9 +202,6 @@ def write_checkpoint(*, force: bool = False, kind: str = "checkpoint", path: Pat
         os.fsync(fd)
     finally:
         os.close(fd)
-    if current_app.config.get("AUDIT_CHECKPOINT_LOG"):
-        log.info("audit checkpoint %s", line)
-    return Checkpoint(at=data["at"], entries=entries, head_id=head_id, head=head, first=first, kind=kind)
 
 
 # --- verification ----------------------------------------------------------------------------
