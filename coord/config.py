@@ -102,6 +102,8 @@ def load(instance_path: Path) -> dict:
         "LOCKOUT_SECONDS": int(float(os.environ.get("COORD_LOCKOUT_MINUTES", "15")) * 60),
         "SEPARATION_OF_DUTIES": _bool("COORD_SEPARATION_OF_DUTIES"),  # 三员分立
         "LOG_RETENTION_DAYS": _retention_days(),
+        # Proxies in front that set X-Forwarded-For/-Proto (the login log records the client's address).
+        "PROXY_COUNT": int(os.environ.get("COORD_PROXY_COUNT", "0")),
         # Mail (used by the outbox worker).
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

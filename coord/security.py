@@ -25,6 +25,11 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "请先登录。"
     login_manager.needs_refresh_message = "登录已过期，请重新登录。"

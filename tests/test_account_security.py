@@ -433,3 +433,18 @@ def test_separation_of_duties(client, app):
     assert len(recent_for(user_by_name("aud_admin"))) == len(recent_for(user_by_name("admin")))
     with pytest.raises(Forbidden):
         services.unlock(user_by_name("aud_admin"), user_by_name("viewer").id)
+
+
+def test_login_log_records_the_client_behind_the_proxy(fresh_db_url, tmp_path):
+    from coord import create_app
+    from tests.conftest import _overrides
+
+    app = create_app({**_overrides(fresh_db_url, tmp_path), "PROXY_COUNT": 1})
+    with app.app_context():
+        client = app.test_client()
+        token = csrf_token(client, "/login")
+        client.post("/login", data={"username": "viewer", "password": "x", "csrf_token": token},
+                    headers={"X-Forwarded-For": "10.1.2.3"})
+        assert db.session.scalar(sa.select(LoginEvent.address).order_by(LoginEvent.id.desc()).limit(1)) == "10.1.2.3"
+        db.session.remove()
+        db.engine.dispose()

@@ -15,8 +15,12 @@ from coord.audit import chain
 from coord.audit import services as audit
 from coord.backup import services as backups
 from coord.extensions import db
+from coord.interviews import services as interviews
+from coord.minutes import services as minutes
 from coord.referrals.storage import Upload
 from tests.conftest import AUDIT_KEY, IS_PG, user_by_name
+from tests.interview_fixtures import NOW, interview_data
+from tests.minutes_fixtures import AFTER, START, content
 from tests.referrals_fixtures import PDF, TXT, at, make_lead
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,13 +52,6 @@ def _flask(app, instance: Path, *args: str) -> subprocess.CompletedProcess:
 def _some_data() -> None:
     """Records of several features, uploaded files, a finalised minutes with its PDFs (in the
     database and in the PDF store), and login-log and session rows."""
-    from coord.minutes import services as minutes
-    from tests.minutes_fixtures import AFTER, content
-    from tests.minutes_fixtures import interview_fixture as _  # noqa: F401
-    from coord.interviews import services as interviews
-    from tests.interview_fixtures import NOW, interview_data
-    from tests.minutes_fixtures import START
-
     make_lead(uploads=[Upload("检查笔录.txt", TXT), Upload("现场照片说明.pdf", PDF)], now=at(2026, 9, 21))
     make_lead(to="cgj", sender="scjg_coord", uploads=[Upload("另一份.txt", "另一份材料".encode())],
               now=at(2026, 9, 22))

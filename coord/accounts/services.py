@@ -32,22 +32,10 @@ def check_password_strength(password: str, username: str = "") -> None:
     _check_strength(password, username=username)
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The user for these credentials, or None; same answer for unknown user and wrong password."""
-    user = db.session.execute(
-        sa.select(User).where(User.username == username.strip().lower())
-    ).scalar_one_or_none()
-    if user is None:
-        check_password_hash(dummy_hash(), password)  # equalise timing
-        return None
-    if not check_password_hash(user.password_hash, password):
-        return None
-    return user
-
-
 @cache
 def dummy_hash() -> str:
-    """Made on first use, not at import: scrypt is deliberately slow."""
+    """A hash to check against when the user does not exist, so both answers take as long.
+    Made on first use, not at import: scrypt is deliberately slow."""
     return generate_password_hash("timing-equaliser", method="scrypt")
 
 
