@@ -101,6 +101,8 @@ def test_every_state_changing_page_refuses_the_viewer(app, client):
         assert resp.status_code == 403, (rule.rule, resp.status_code)
         checked += 1
     assert checked > 40
+    # The same answer for a record that does not exist: the refusal reveals nothing.
+    assert client.post("/leads/99999999/acknowledge", data={"csrf_token": token}).status_code == 403
     assert client.get("/").status_code == 200  # still logged in
 
 
