@@ -84,7 +84,9 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated:
             return None
         if current_user.must_change_password and request.endpoint not in BEFORE_PASSWORD_CHANGE:
-            target = url_for("accounts.change_password")
+            here = request.full_path.rstrip("?") if request.method == "GET" and not request.headers.get(
+                "HX-Request") else None
+            target = url_for("accounts.change_password", next=here)
             if request.headers.get("HX-Request"):
                 return Response(status=204, headers={"HX-Redirect": target})
             return redirect(target)
