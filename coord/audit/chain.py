@@ -240,9 +240,10 @@ class VerifyResult:
 MAX_PROBLEMS = 50
 
 
-def _rows() -> Iterator[AuditEntry]:
-    stmt = sa.select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
-    yield from db.session.execute(stmt).scalars()
+def _rows() -> Iterator[Any]:
+    """Plain rows (attribute access like an entry), not ORM objects: ten times cheaper to walk."""
+    stmt = sa.select(*AuditEntry.__table__.columns).order_by(AuditEntry.id).execution_options(yield_per=1000)
+    yield from db.session.execute(stmt)
 
 
 def verify(*, checkpoints: bool = True) -> VerifyResult:
