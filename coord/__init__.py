@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,13 @@ FEATURES = [
     "coord.referrals",
     "coord.party",
     "coord.mailin",
+    "coord.backup",
 ]
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # COORD_INSTANCE_PATH: where instance/ lives (files, PDF store, keys in development), e.g. shared storage.
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("COORD_INSTANCE_PATH") or None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(config_module.load(Path(app.instance_path)))
     if overrides:

@@ -1,4 +1,4 @@
-"""Commands: `flask --app wsgi seed-demo | create-token USERNAME | audit-verify`."""
+"""Commands: `flask --app wsgi seed-demo | create-token USERNAME` (audit-verify: coord/audit/cli.py)."""
 from __future__ import annotations
 
 import sys
@@ -13,7 +13,6 @@ from coord.extensions import db
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_token)
-    app.cli.add_command(audit_verify)
 
 
 @click.command("seed-demo")
@@ -41,17 +40,3 @@ def create_token(username: str, name: str) -> None:
         sys.exit(1)
     _, clear = make(None, user, name)
     click.echo(clear)
-
-
-@click.command("audit-verify")
-def audit_verify() -> None:
-    """Check the audit hash chain; exit 1 and name the first altered row if broken."""
-    from coord.audit.services import verify
-
-    result = verify()
-    if result.ok:
-        click.echo(f"审计链完整 / audit trail intact: {result.checked} entries verified.")
-        return
-    click.echo(f"审计链被破坏 / audit trail broken at entry id={result.bad_id}: {result.reason} "
-               f"({result.checked} entries verified before it).")
-    sys.exit(1)

@@ -28,6 +28,38 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+def _audit_key(instance_path: Path, production: bool) -> str:
+    """The key of the audit chain's HMACs: held outside the database, so whoever can write the
+    database cannot recompute the chain. Production requires it; development keeps one in instance/."""
+    key = os.environ.get("COORD_AUDIT_KEY")
+    if key:
+        if len(key) < 16:
+            raise RuntimeError("COORD_AUDIT_KEY must be at least 16 characters.")
+        return key
+    if production:
+        raise RuntimeError("COORD_AUDIT_KEY must be set in production (COORD_ENV=production).")
+    path = instance_path / "audit_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _audit_hash() -> str:
+    value = os.environ.get("COORD_AUDIT_HASH", "sha256").strip().lower()
+    if value not in {"sha256", "sm3"}:
+        raise RuntimeError("COORD_AUDIT_HASH must be sha256 or sm3.")
+    return value
+
+
+def _retention_days() -> int:
+    days = int(os.environ.get("COORD_LOG_RETENTION_DAYS", "180"))
+    if days < 180:  # 网络安全法 art. 21: network logs are kept at least six months
+        raise RuntimeError("COORD_LOG_RETENTION_DAYS cannot be below 180.")
+    return days
+
+
 def load(instance_path: Path) -> dict:
     """Build the config mapping from the environment."""
     production = os.environ.get("COORD_ENV", "development") == "production"
@@ -48,7 +80,8 @@ def load(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
-        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("COORD_SESSION_HOURS", "8")) * 3600,
+        # Absolute session limit (the cookie's lifetime and the server-side session's end).
+        "PERMANENT_SESSION_LIFETIME": int(float(os.environ.get("COORD_SESSION_HOURS", "8")) * 3600),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": int(os.environ.get("COORD_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # The two lists: limits on an imported sheet.
@@ -58,6 +91,19 @@ def load(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("COORD_LOGIN_RATE_LIMIT", "10 per minute"),
+        # --- Security (issue 11): audit chain, accounts (GB/T 22239-2019 level 3), sessions ---
+        "AUDIT_KEY": _audit_key(instance_path, production),
+        "AUDIT_HASH": _audit_hash(),  # sha256 | sm3 (GB/T 32905), both as HMAC
+        "AUDIT_CHECKPOINT_FILE": os.environ.get("COORD_AUDIT_CHECKPOINT_FILE",
+                                                str(instance_path / "audit-checkpoints.jsonl")),
+        "AUDIT_CHECKPOINT_LOG": _bool("COORD_AUDIT_CHECKPOINT_LOG"),
+        "SESSION_IDLE_SECONDS": int(float(os.environ.get("COORD_SESSION_IDLE_MINUTES", "30")) * 60),
+        "LOCKOUT_THRESHOLD": int(os.environ.get("COORD_LOCKOUT_THRESHOLD", "5")),
+        "LOCKOUT_SECONDS": int(float(os.environ.get("COORD_LOCKOUT_MINUTES", "15")) * 60),
+        "SEPARATION_OF_DUTIES": _bool("COORD_SEPARATION_OF_DUTIES"),  # 三员分立
+        "LOG_RETENTION_DAYS": _retention_days(),
+        # Proxies in front that set X-Forwarded-For/-Proto (the login log records the client's address).
+        "PROXY_COUNT": int(os.environ.get("COORD_PROXY_COUNT", "0")),
         # Mail (used by the outbox worker).
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

@@ -6,6 +6,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 for pkg in chromium fonts-noto-cjk fontconfig libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils dovecot-imapd nodejs npm; do
   have_pkg "$pkg" || need+=("$pkg")
 done
+# pg_dump/pg_restore for `flask backup`/`restore` and their tests (same major version as the server).
+command -v pg_dump >/dev/null || need+=(postgresql-client)
 # nodejs/npm may come from elsewhere (nvm, NodeSource): accept any working node and npm.
 if command -v node >/dev/null && command -v npm >/dev/null; then
   need=("${need[@]/nodejs}"); need=("${need[@]/npm}")

@@ -21,6 +21,7 @@ from coord import create_app
 from coord.extensions import db
 
 DEMO_PASSWORD = "Test-pass-2026"
+AUDIT_KEY = "test-audit-key-0123456789abcdef"
 BASE_URL = os.environ.get("DATABASE_URL", "")
 IS_PG = BASE_URL.startswith("postgresql")
 
@@ -31,6 +32,8 @@ def _overrides(url: str, instance: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "DEMO_PASSWORD": DEMO_PASSWORD,
         "SECRET_KEY": "test-secret",
+        "AUDIT_KEY": AUDIT_KEY,
+        "AUDIT_CHECKPOINT_FILE": str(instance / "audit-checkpoints.jsonl"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "HUEY_SQLITE_PATH": str(instance / "huey.db"),
         "SERVER_NAME": None,

@@ -16,7 +16,7 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("当前密码", validators=[required()])
-    new_password = PasswordField("新密码", validators=[required(), length(200, 10)])
+    new_password = PasswordField("新密码", validators=[required(), length(200)])
     confirm = PasswordField("确认新密码", validators=[required()])
 
     def validate_confirm(self, field) -> None:

@@ -16,6 +16,13 @@ ROLES: dict[str, str] = {
     "officer": "执法人员",
     "viewer": "只读用户",
 }
+# 三员分立 (GB/T 22239-2019): assignable only when COORD_SEPARATION_OF_DUTIES is on.
+SEPARATED_ROLES: dict[str, str] = {
+    "sysadmin": "系统管理员",
+    "secadmin": "安全管理员",
+    "auditadmin": "审计管理员",
+}
+ALL_ROLES: dict[str, str] = {**ROLES, **SEPARATED_ROLES}
 
 
 class User(UserMixin, db.Model):
@@ -35,6 +42,14 @@ class User(UserMixin, db.Model):
     # Bumped on password change / deactivation so old sessions stop working.
     session_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    # --- security (issue 11, migration 0010_security): lockout, forced password change ---------
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    must_change_password: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
+                                                       server_default=sa.false())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- end security -----------------------------------------------------------------------------
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 
@@ -56,7 +71,24 @@ class User(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return ROLES.get(self.role, self.role)
+        return ALL_ROLES.get(self.role, self.role)
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.role == "viewer"
+
+    def is_locked(self, now: datetime | None = None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+    def sees_nav(self, who: str) -> bool:
+        """Navigation entries: "all", "office", or a permission name (coord.accounts.permissions)."""
+        if who == "all":
+            return True
+        if who == "office":
+            return self.is_office
+        from coord.accounts.permissions import can
+
+        return can(self, who)
 
     def snapshot(self) -> dict:
         return {
@@ -87,3 +119,71 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+# --- security (issue 11): login log and server-side sessions -----------------------------------
+
+LOGIN_REASONS: dict[str, str] = {
+    "ok": "登录成功",
+    "bad_password": "密码错误",
+    "unknown_user": "用户名不存在",
+    "locked": "账号锁定中，拒绝登录",
+    "locked_now": "密码错误，连续失败次数达到上限，账号被锁定",
+    "inactive": "账号已停用",
+    "logout": "退出登录",
+}
+
+
+class LoginEvent(db.Model):
+    """登录日志: one login attempt or logout. Never updated; kept at least 180 days (trigger)."""
+
+    __tablename__ = "login_event"
+    __table_args__ = (sa.Index("ix_login_event_user_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    username: Mapped[str] = mapped_column(sa.String(60), nullable=False, default="")  # as typed
+    address: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    event: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="login")  # login | logout
+    success: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    reason: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+
+    @property
+    def reason_label(self) -> str:
+        return LOGIN_REASONS.get(self.reason, self.reason)
+
+
+SESSION_END_REASONS: dict[str, str] = {
+    "logout": "退出登录",
+    "idle": "超时未操作",
+    "expired": "达到最长登录时长",
+    "password": "修改密码",
+    "deactivated": "账号停用",
+    "admin": "管理员强制下线",
+}
+
+
+class UserSession(db.Model):
+    """A login, tracked server-side: the cookie holds a random token, this row its SHA-256.
+
+    Ending the row ends the login everywhere, whatever the cookie says (logout, password change,
+    idle timeout, absolute limit, deactivation)."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (sa.Index("ix_user_session_user_open", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="")
+    address: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+
+    @property
+    def end_label(self) -> str:
+        return SESSION_END_REASONS.get(self.end_reason, self.end_reason)

@@ -38,3 +38,9 @@ def require_role(user: Any, *roles: str) -> None:
 def require_office(user: Any) -> None:
     if not user.is_office:
         raise Forbidden("仅领导小组办公室（管理员）可执行此操作。")
+
+
+def require_writer(user: Any) -> None:
+    """The viewer role is read-only everywhere (also enforced for every request in coord/security.py)."""
+    if getattr(user, "role", None) == "viewer":
+        raise Forbidden("只读用户不能修改数据。")

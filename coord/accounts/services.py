@@ -10,8 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from coord.accounts.models import ROLES, ApiToken, User
-from coord.accounts.scoping import require_office
+from coord.accounts import permissions, sessions
+from coord.accounts.models import ApiToken, User
+from coord.accounts.passwords import check_password_strength as _check_strength
+from coord.accounts.scoping import require_writer
 from coord.agencies.models import Agency
 from coord.audit import services as audit
 from coord.dbtypes import utcnow
@@ -19,36 +21,21 @@ from coord.errors import DomainError, Forbidden, NotFound
 from coord.extensions import db
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,60}$")
-MIN_PASSWORD = 10
 
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise DomainError(f"密码至少需要 {MIN_PASSWORD} 个字符。", field="password")
-    if password.isdigit() or password.isalpha():
-        raise DomainError("密码需同时包含字母和数字或符号。", field="password")
-
-
-def authenticate(username: str, password: str) -> User | None:
-    """The user for these credentials, or None; same answer for unknown user and wrong password."""
-    user = db.session.execute(
-        sa.select(User).where(User.username == username.strip().lower())
-    ).scalar_one_or_none()
-    if user is None:
-        check_password_hash(_dummy_hash(), password)  # equalise timing
-        return None
-    if not check_password_hash(user.password_hash, password):
-        return None
-    return user
+def check_password_strength(password: str, username: str = "") -> None:
+    """GB/T 22239-2019 level 3 rules: see coord/accounts/passwords.py."""
+    _check_strength(password, username=username)
 
 
 @cache
-def _dummy_hash() -> str:
-    """Made on first use, not at import: scrypt is deliberately slow."""
+def dummy_hash() -> str:
+    """A hash to check against when the user does not exist, so both answers take as long.
+    Made on first use, not at import: scrypt is deliberately slow."""
     return generate_password_hash("timing-equaliser", method="scrypt")
 
 
@@ -66,7 +53,7 @@ def _validate(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         raise DomainError("请填写姓名。", field="name")
     clean["name"] = name[:60]
     role = data.get("role")
-    if role not in ROLES:
+    if role not in permissions.assignable_roles():
         raise DomainError("请选择有效的角色。", field="role")
     clean["role"] = role
     try:
@@ -85,10 +72,11 @@ def _validate(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 
 
 def create_user(actor: Any, data: dict[str, Any], password: str) -> User:
-    require_office(actor)
+    """A new account; its first login asks for a new password (the admin knows this one)."""
+    permissions.require(actor, "accounts.manage")
     clean = _validate(data, creating=True)
-    check_password_strength(password)
-    user = User(**clean, password_hash=hash_password(password), active=True)
+    check_password_strength(password, clean["username"])
+    user = User(**clean, password_hash=hash_password(password), active=True, must_change_password=True)
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "user.create", "user", user.id, agencies=[user.agency_id],
@@ -98,12 +86,12 @@ def create_user(actor: Any, data: dict[str, Any], password: str) -> User:
 
 
 def update_user(actor: Any, user_id: int, data: dict[str, Any]) -> User:
-    require_office(actor)
+    permissions.require(actor, "accounts.manage")
     user = get_user(user_id)
     before = user.snapshot()
     clean = _validate(data, creating=False)
-    if user.id == actor.id and clean["role"] != "admin":
-        raise DomainError("不能取消自己的管理员角色。", field="role")
+    if user.id == actor.id and clean["role"] != user.role:
+        raise DomainError("不能修改自己的角色。", field="role")
     for key, value in clean.items():
         setattr(user, key, value)
     audit.record(actor, "user.update", "user", user.id, agencies=[before["agency_id"], user.agency_id],
@@ -113,14 +101,15 @@ def update_user(actor: Any, user_id: int, data: dict[str, Any]) -> User:
 
 
 def set_active(actor: Any, user_id: int, active: bool) -> User:
-    require_office(actor)
+    permissions.require(actor, "accounts.manage")
     user = get_user(user_id)
     if user.id == actor.id and not active:
         raise DomainError("不能停用自己的账号。")
     before = user.snapshot()
     user.active = active
-    user.session_version += 1  # ends the user's open sessions
+    user.session_version += 1
     if not active:
+        sessions.end_all(user.id, "deactivated")
         for token in user_tokens(user.id):
             token.revoked_at = token.revoked_at or utcnow()
     audit.record(actor, "user.activate" if active else "user.deactivate", "user", user.id,
@@ -130,14 +119,49 @@ def set_active(actor: Any, user_id: int, active: bool) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str) -> str:
+    """Set a new password and end every session of the user, this one too; returns the token of
+    a fresh session for the browser that asked (so a copied cookie of the old one is dead)."""
     if not check_password_hash(user.password_hash, current):
         raise DomainError("当前密码不正确。", field="current_password")
-    check_password_strength(new)
+    if new == current:
+        raise DomainError("新密码不能与当前密码相同。", field="new_password")
+    try:
+        check_password_strength(new, user.username)
+    except DomainError as err:
+        raise DomainError(err.message, field="new_password") from None
     user.password_hash = hash_password(new)
     user.session_version += 1
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    sessions.end_all(user.id, "password")
+    token = sessions.start(user)
     audit.record(user, "user.password", "user", user.id, agencies=[user.agency_id], summary="修改密码")
     db.session.commit()
+    return token
+
+
+def unlock(actor: Any, user_id: int) -> User:
+    """The security administrator lifts a lockout before it runs out."""
+    permissions.require(actor, "security.unlock")
+    user = get_user(user_id)
+    if not user.is_locked() and not user.failed_logins:
+        raise DomainError("该账号未被锁定。")
+    user.locked_until, user.failed_logins = None, 0
+    audit.record(actor, "user.unlock", "user", user.id, agencies=[user.agency_id], summary=f"解锁账号 {user.username}")
+    db.session.commit()
+    return user
+
+
+def end_sessions(actor: Any, user_id: int) -> int:
+    """Log a user out everywhere (the security administrator, e.g. after a lost device)."""
+    permissions.require(actor, "security.unlock")
+    user = get_user(user_id)
+    count = sessions.end_all(user.id, "admin")
+    audit.record(actor, "user.sessions_end", "user", user.id, agencies=[user.agency_id],
+                 summary=f"强制下线账号 {user.username}（{count} 个会话）")
+    db.session.commit()
+    return count
 
 
 def get_user(user_id: int) -> User:
@@ -165,6 +189,8 @@ def _token_digest(token: str) -> str:
 
 def create_token(actor: Any, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for `user`; returns the row and the clear token (shown once)."""
+    if actor is not None:
+        require_writer(actor)  # a viewer's token would act beyond what the viewer may do
     if actor is not None and actor.id != user.id and not actor.is_office:
         raise Forbidden("只能为自己创建令牌。")
     clear = "coord_" + secrets.token_urlsafe(32)

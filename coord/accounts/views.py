@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+from datetime import date, time, timedelta
 from urllib.parse import urlparse
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from coord.accounts import services
+from coord.accounts import login as logins
+from coord.accounts import permissions, services, sessions
 from coord.accounts.forms import ConfirmForm, LoginForm, PasswordForm, TokenForm, UserForm
 from coord.agencies import services as agencies
 from coord.errors import DomainError
 from coord.extensions import limiter
 from coord.forms import form_data
+from coord.timeutil import local_datetime
 
 bp = Blueprint("accounts", __name__)
 
@@ -25,21 +28,31 @@ def _login_key() -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
-        if user is None:
-            form.password.errors.append("用户名或密码不正确。")
-        elif not user.active:
-            form.username.errors.append("该账号已停用，请联系管理员。")
-        else:
-            session.permanent = True  # expires after COORD_SESSION_HOURS, not only at browser close
-            login_user(user)
-            flash(f"欢迎，{user.display_name}。", "success")
+        outcome = logins.attempt(form.username.data, form.password.data)
+        if outcome.ok:
+            _begin(outcome.user, outcome.token)
+            flash(f"欢迎，{outcome.user.display_name}。", "success")
+            if outcome.user.must_change_password:
+                return redirect(url_for("accounts.change_password", next=_safe_next(request.args.get("next"))))
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("accounts/login.html", form=form), 200 if request.method == "GET" else 400
+        field = form.username if outcome.reason in ("locked", "locked_now", "inactive") else form.password
+        field.errors.append(logins.message(outcome))
+    # HEAD is a GET without a body; only a failed POST is a bad request.
+    return render_template("accounts/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+def _begin(user, token: str) -> None:
+    """Bind this browser to a new server-side session (a fresh cookie: no session fixation)."""
+    session.clear()
+    session.permanent = True  # the cookie ends with the session's absolute limit
+    session[sessions.SESSION_KEY] = token
+    login_user(user)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and urlparse(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+    """A local path to go on to, or home: no other host, no scheme, no control characters."""
+    if (target and target.startswith("/") and not target.startswith(("//", "/\\"))
+            and target.isprintable() and "\\" not in target and urlparse(target).netloc == ""):
         return target
     return url_for("web.home")
 
@@ -47,25 +60,43 @@ def _safe_next(target: str | None) -> str:
 @bp.post("/logout")
 @login_required
 def logout():
+    logins.logout(current_user)
     logout_user()
+    session.clear()
     flash("您已退出登录。", "info")
     return redirect(url_for("accounts.login"))
+
+
+def _change_password(form: PasswordForm) -> bool:
+    try:
+        token = services.change_password(current_user, form.current_password.data, form.new_password.data)
+    except DomainError as err:
+        getattr(form, err.field or "new_password", form.new_password).errors.append(err.message)
+        return False
+    _begin(current_user, token)  # every earlier session (and any copy of its cookie) has ended
+    return True
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
     form = PasswordForm(prefix="pw")
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
-        except DomainError as err:
-            getattr(form, err.field or "new_password").errors.append(err.message)
-        else:
-            login_user(current_user)  # keep this session after the version bump
-            flash("密码已修改，其他设备上的登录已失效。", "success")
-            return redirect(url_for("accounts.account"))
+    if form.validate_on_submit() and _change_password(form):
+        flash("密码已修改，其他设备上的登录已失效。", "success")
+        return redirect(url_for("accounts.account"))
     return _account_page(form, status=400 if request.method == "POST" else 200)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """The page an account created by the admin lands on at first login (and anyone may use)."""
+    form = PasswordForm(prefix="pw")
+    if form.validate_on_submit() and _change_password(form):
+        flash("密码已修改。", "success")
+        return redirect(_safe_next(request.args.get("next")))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/change_password.html", form=form), status
 
 
 def _account_page(form: PasswordForm, new_token: str | None = None, status: int = 200):
@@ -98,13 +129,15 @@ def revoke_token(token_id: int):
 # --- admin: accounts --------------------------------------------------------------------------
 
 def _office_only() -> None:
-    if not current_user.is_office:
+    """Account administration: the office admin, or the system administrator under 三员分立."""
+    if not permissions.can(current_user, "accounts.manage"):
         abort(403)
 
 
 def _user_form(obj=None) -> UserForm:
     form = UserForm(obj=obj)
     form.agency_id.choices = [(a.id, a.name) for a in agencies.search()]
+    form.role.choices = list(permissions.assignable_roles().items())
     return form
 
 
@@ -152,7 +185,9 @@ def edit_user(user_id: int):
             flash("账号已保存。", "success")
             return redirect(url_for("accounts.users"))
     status = 400 if request.method == "POST" else 200
-    return render_template("accounts/user_form.html", form=form, user=user, confirm=ConfirmForm()), status
+    return render_template("accounts/user_form.html", form=form, user=user, confirm=ConfirmForm(),
+                           open_sessions=sessions.open_sessions(user.id),
+                           may_unlock=permissions.can(current_user, "security.unlock")), status
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -165,3 +200,78 @@ def set_active(user_id: int):
     user = services.set_active(current_user, user_id, active)
     flash(f"账号 {user.username} 已{'启用' if active else '停用'}。", "success")
     return redirect(url_for("accounts.edit_user", user_id=user_id))
+
+
+# --- security administrator: lockouts, sessions, the login log -------------------------------
+
+@bp.post("/users/<int:user_id>/unlock")
+@login_required
+def unlock(user_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    user = services.unlock(current_user, user_id)
+    flash(f"账号 {user.username} 已解锁。", "success")
+    return redirect(request.referrer if _local_referrer() else url_for("accounts.login_log"))
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+@login_required
+def end_sessions(user_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    count = services.end_sessions(current_user, user_id)
+    flash(f"已强制下线 {count} 个会话。", "success")
+    return redirect(request.referrer if _local_referrer() else url_for("accounts.login_log"))
+
+
+def _local_referrer() -> bool:
+    return bool(request.referrer and request.referrer.startswith(request.host_url))
+
+
+def _log_filter() -> tuple[logins.LogFilter, dict]:
+    args = request.args
+    result = args.get("result", "")
+    since = _day(args.get("from", ""))
+    until = _day(args.get("to", ""))
+    f = logins.LogFilter(
+        username=args.get("user", "")[:60],
+        success={"ok": True, "fail": False}.get(result),
+        since=local_datetime(since, _MIDNIGHT) if since else None,
+        until=local_datetime(until, _MIDNIGHT) + timedelta(days=1) if until else None,
+    )
+    return f, {"user": f.username, "result": result if result in ("ok", "fail") else "",
+               "from": since.isoformat() if since else "", "to": until.isoformat() if until else ""}
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
+
+
+_MIDNIGHT = time(0, 0)
+LOG_PAGE = 100
+
+
+@bp.get("/security/logins")
+@login_required
+def login_log():
+    """登录日志: every login attempt and logout, newest first, for the security administrator."""
+    permissions.require(current_user, "security.logins")
+    f, shown = _log_filter()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    if page > 10_000:
+        abort(404)
+    rows = logins.events(f, limit=LOG_PAGE, offset=(page - 1) * LOG_PAGE)
+    return render_template("accounts/login_log.html", rows=rows, page=page, page_size=LOG_PAGE, shown=shown,
+                           confirm=ConfirmForm(), may_unlock=permissions.can(current_user, "security.unlock"))
+
+
+@bp.get("/security/logins.csv")
+@login_required
+def login_log_csv():
+    permissions.require(current_user, "security.logins")
+    f, _ = _log_filter()
+    return Response(logins.export_csv(f), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=login-log.csv"})

@@ -79,12 +79,24 @@ def api_blueprint(name: str, url_prefix: str, description: str = "") -> Blueprin
             from flask_smorest import abort
 
             abort(401)
+        # The viewer role is read-only everywhere: no state-changing call, whatever the operation.
+        if (g.api_user is not None and g.api_user.role == "viewer"
+                and request.method not in ("GET", "HEAD", "OPTIONS") and not getattr(view, "_read_only", False)):
+            from flask_smorest import abort
+
+            abort(403, message="只读用户不能修改数据。")
 
     return blp
 
 
 def public(fn: Callable) -> Callable:
     fn._public = True
+    return fn
+
+
+def read_only(fn: Callable) -> Callable:
+    """A POST that changes nothing (a search with a body): allowed to read-only users."""
+    fn._read_only = True
     return fn
 
 

@@ -28,5 +28,7 @@ class AuditEntry(db.Model):
     after: Mapped[str | None] = mapped_column(sa.Text)
     prev_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    # How `hash` was made: sha256 (unkeyed, rows before revision 0010), hmac-sha256, hmac-sm3.
+    alg: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="sha256", server_default="sha256")
 
     __table_args__ = (sa.Index("ix_audit_entity", "entity_type", "entity_id"),)

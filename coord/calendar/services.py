@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from coord.accounts.models import User
+from coord.accounts.scoping import require_writer
 from coord.agencies.models import Agency
 from coord.audit import services as audit
 from coord.calendar import ics
@@ -464,6 +465,7 @@ def import_busy(actor: Any, user_id: Any, data: bytes, filename: str = "") -> Im
     from coord.scheduling.models import BusyBlock
     from coord.scheduling.services import get_user_for_busy
 
+    require_writer(actor)
     user = get_user_for_busy(actor, user_id)
     occurrences, skipped = read_busy(data, limit=int(current_app.config.get("CALENDAR_IMPORT_MAX_BYTES", 1 << 20)))
     write_lock(db.session)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from marshmallow import Schema, ValidationError, fields
 
-from coord.api import api_blueprint, current_api_user
+from coord.api import api_blueprint, current_api_user, read_only
 from coord.calendar.fields import FeedUrl
 from coord.interviews import services as interviews
 from coord.scheduling import services
@@ -92,6 +92,7 @@ class BusySchema(Schema):
 
 
 @blp.post("/slots/search")
+@read_only
 @blp.arguments(SlotQuery)
 @blp.response(200, SlotResult)
 @blp.doc(security=[{"bearerAuth": []}])

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from coord.accounts.models import User
-from coord.accounts.scoping import may_see
+from coord.accounts.scoping import may_see, require_writer
 from coord.audit import services as audit
 from coord.dbtypes import write_lock
 from coord.errors import DomainError, NotFound
@@ -220,6 +220,7 @@ def get_user_for_busy(actor: Any, user_id: Any) -> User:
 
 
 def add_busy(actor: Any, user_id: Any, start: datetime | None, end: datetime | None, reason: str) -> BusyBlock:
+    require_writer(actor)
     user = get_user_for_busy(actor, user_id)
     if start is None or end is None:
         raise DomainError("请填写开始和结束时间。", field="start")
@@ -250,6 +251,7 @@ def cancel_busy(actor: Any, block_id: Any) -> BusyBlock:
         block = None
     if block is None:
         raise NotFound("忙碌时间不存在。")
+    require_writer(actor)
     user = get_user_for_busy(actor, block.user_id)
     if not block.active:
         raise DomainError("该忙碌时间已撤销。")

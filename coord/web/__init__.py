@@ -66,8 +66,8 @@ def init_app(app: Flask) -> None:
         return {"htmx_request": bool(htmx)}
 
 
-# (endpoint, label, who may see it: "all" | "office")
-# (endpoint, label, who may see it: "all" | "office"), in the order of the policy's work.
+# (endpoint, label, who may see it: "all" | "office" | a permission of coord.accounts.permissions),
+# in the order of the policy's work.
 NAV: list[tuple[str, str, str]] = [
     ("web.home", "首页", "all"),
     ("interviews.index", "联合约谈", "all"),
@@ -83,14 +83,15 @@ NAV: list[tuple[str, str, str]] = [
     ("workdays.index", "工作日历", "all"),
     ("audit.index", "操作记录", "all"),
     ("referrals.figures", "线索统计", "office"),
-    ("accounts.users", "账号管理", "office"),
+    ("accounts.users", "账号管理", "accounts.manage"),
+    ("accounts.login_log", "登录日志", "security.logins"),
     ("notify.index", "邮件发送", "office"),
     ("party.feedback_page", "当事人评价", "office"),
     ("mailin.quarantine", "收件隔离", "office"),
 ]
 # Shown under 更多 in the top bar (still cards on the home page).
 NAV_MORE = {"scheduling.busy", "calendar.index", "workdays.index", "audit.index", "referrals.figures",
-            "accounts.users", "notify.index", "party.feedback_page", "mailin.quarantine"}
+            "accounts.users", "accounts.login_log", "notify.index", "party.feedback_page", "mailin.quarantine"}
 
 # Optional count badges on nav entries: endpoint -> fn(user) -> int (0 shows nothing).
 NAV_BADGES: dict = {}

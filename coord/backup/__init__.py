@@ -1,0 +1,1 @@
+"""Backups: `flask --app wsgi backup DIR` and `flask --app wsgi restore DIR`."""
