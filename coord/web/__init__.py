@@ -26,12 +26,16 @@ ERROR_TEXT = {
 def render_error(error: HTTPException):
     code = error.code or 500
     title, text = ERROR_TEXT.get(code, (error.name, error.description))
+    if error.description != type(error).description:  # raised with a message of our own
+        text = error.description
     if isinstance(error, CSRFError):
         title, text = "安全校验失败", "页面已过期或缺少安全令牌（CSRF），未做任何修改。请刷新页面后重试。"
+    # A 405 names the methods the URL accepts (RFC 9110).
+    headers = {k: v for k, v in error.get_headers() if k == "Allow"}
     if request.path.startswith("/api/"):
-        return {"code": code, "message": text}, code
+        return {"code": code, "message": text}, code, headers
     template = "_error.html" if htmx else "error.html"
-    return render_template(template, code=code, title=title, text=text), code
+    return render_template(template, code=code, title=title, text=text), code, headers
 
 
 def render_domain_error(error: DomainError):
