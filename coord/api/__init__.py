@@ -78,6 +78,14 @@ _WRITES = {409: "CONFLICT", 413: "REQUEST_ENTITY_TOO_LARGE"}
 _WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 
+BINARY = {"type": "string", "format": "binary"}
+
+
+def file_response(description: str, *media_types: str) -> dict:
+    """An OpenAPI response for a file download, for `@blp.doc(responses={"200": file_response(...)})`."""
+    return {"description": description, "content": {t: {"schema": BINARY} for t in media_types}}
+
+
 class NoControl(validate.Validator):
     """Refuses control characters and lone surrogates; `regex` is what the OpenAPI `pattern` shows."""
 
@@ -143,9 +151,21 @@ class Blueprint(SmorestBlueprint):
             wanted.update(_AUTHENTICATED)
         if method in _WRITE_METHODS:
             wanted.update(_WRITES)
+        manual = doc_info.get("manual_doc", {}).get("responses") or {}
         for code, name in wanted.items():
-            if code not in responses and str(code) not in (doc_info.get("manual_doc", {}).get("responses") or {}):
+            if code not in responses and str(code) not in manual:
                 responses[code] = [name]
+        # An error response documented with a description only (`alt_response(409, description=...)`)
+        # still has an Error body.
+        for code, entries in responses.items():
+            if int(code) >= 400:
+                for entry in entries:
+                    if isinstance(entry, dict) and entry.get("schema") is None:
+                        entry["schema"] = ErrorSchema
+        # A download documented by media type alone is a binary string.
+        for response in manual.values():
+            for media in (response.get("content") or {}).values():
+                media.setdefault("schema", BINARY)
         return doc
 
     def harden_docs(self) -> None:

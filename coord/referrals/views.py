@@ -222,12 +222,7 @@ def answer_supervision(lead_id: int):
 @bp.get("/files/<int:file_id>")
 @login_required
 def download(file_id: int):
-    row = services.file_for(current_user, file_id)
-    path = storage.path_for(row.sha256)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename,
-                     etag=row.sha256, max_age=0)
+    return storage.download(services.file_for(current_user, file_id))
 
 
 # --- the office: figures and clocks ---------------------------------------------------------------
