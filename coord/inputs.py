@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, Request, abort, request
 from sqlalchemy.exc import DataError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
 
@@ -84,6 +85,28 @@ def to_int(value: Any, default: int | None = None) -> int | None:
     return number if in_range(number) else default
 
 
+def int32(value: Any) -> int:
+    number = int(value)
+    if not in_range(number):
+        raise ValueError("out of range")
+    return number
+
+
+class BoundedArgs(ImmutableMultiDict):
+    """Query strings and forms: `request.args.get("page", 1, type=int)` gives the default for a number
+    past 32 bits, as it already does for one that does not parse."""
+
+    def get(self, key, default=None, type=None):  # noqa: A002 - werkzeug's signature
+        return super().get(key, default, int32 if type is int else type)
+
+    def getlist(self, key, type=None):  # noqa: A002
+        return super().getlist(key, int32 if type is int else type)
+
+
+class CoordRequest(Request):
+    parameter_storage_class = BoundedArgs
+
+
 def _request_has_control() -> bool:
     for values in (request.args, request.form):
         for key, value in values.items(multi=True):
@@ -94,6 +117,7 @@ def _request_has_control() -> bool:
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
+    app.request_class = CoordRequest
 
     @app.before_request
     def refuse_control_characters():

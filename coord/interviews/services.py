@@ -25,6 +25,7 @@ from coord.audit import services as audit
 from coord.dbtypes import utcnow, write_lock
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
+from coord.inputs import int32
 from coord.interviews.models import (
     FOLLOW_UP_RESULTS,
     MEASURES,
@@ -161,7 +162,7 @@ def list_interviews(
 
 def _int(value: Any, field: str, message: str) -> int:
     try:
-        return int(value)
+        return int32(value)
     except (TypeError, ValueError):
         raise DomainError(message, field=field) from None
 

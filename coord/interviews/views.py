@@ -12,6 +12,7 @@ from coord.accounts.models import User
 from coord.agencies.models import Agency
 from coord.errors import Conflict, DomainError
 from coord.extensions import db, htmx
+from coord.inputs import to_int
 from coord.interviews import services
 from coord.interviews.models import FOLLOW_UP_RESULTS, MEASURES, PROBLEM_KINDS, STATUSES
 from coord.scheduling import services as sched
@@ -39,10 +40,9 @@ def _ids(name: str, source=None) -> list[int]:
     source = source if source is not None else request.values
     out = []
     for v in source.getlist(name):
-        try:
-            out.append(int(v))
-        except ValueError:
-            continue
+        number = to_int(v)
+        if number is not None:
+            out.append(number)
     return list(dict.fromkeys(out))
 
 
@@ -123,7 +123,7 @@ def _people_for(lead_id: int | None, agency_ids: list[int]) -> list[tuple[Agency
 
 def _form_context(values: dict, **extra) -> dict:
     today = local_today()
-    lead_id = int(values.get("lead_agency_id") or current_user.agency_id)
+    lead_id = to_int(values.get("lead_agency_id")) or current_user.agency_id
     agencies = _agencies()
     return {
         "values": values, "agencies": agencies, "regions": [a for a in agencies if a.is_regional],

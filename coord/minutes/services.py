@@ -25,6 +25,7 @@ from coord.dbtypes import utcnow
 from coord.documents import DocumentError, render_pdf
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
+from coord.inputs import int32
 from coord.interviews import services as interviews
 from coord.interviews.models import FollowUp, Interview, RectificationItem
 from coord.minutes.models import Minutes, MinutesRevision
@@ -176,7 +177,7 @@ def _user_ids(value: Any, field: str) -> list[int]:
     ids: list[int] = []
     for raw in _rows(value, field):
         try:
-            uid = int(raw)
+            uid = int32(raw)
         except (TypeError, ValueError):
             raise DomainError(f"“{FIELD_LABELS[field]}”中的人员编号无效。", field=field) from None
         if uid not in ids:
@@ -362,7 +363,7 @@ def _stale(interview: Interview, minutes: Minutes | None, base: int, submitted: 
 
 def _base_revision(value: Any) -> int:
     try:
-        return int(value)
+        return int32(value)
     except (TypeError, ValueError):
         raise DomainError("缺少或无效的版本号（revision）：请提交您所编辑的版本号，首次保存为 0。",
                           field="revision") from None
