@@ -34,6 +34,8 @@ os.environ.setdefault("BENCH_LEADS", "20000")
 os.environ.setdefault("BENCH_INTERVIEWS", "2000")
 
 ROOT = Path(__file__).resolve().parent.parent
+# Another checkout's coord to serve (e.g. `git archive main | tar -x -C /tmp/base`), to compare before/after.
+COORD_ROOT = Path(os.environ.get("BENCH_COORD_ROOT") or ROOT)
 PASSWORD = "Bench-pass-2026"
 USER = os.environ.get("BENCH_USER", "scjg_coord")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
@@ -84,10 +86,10 @@ def build(url: str) -> None:
         db.engine.dispose()
 
 
-def start(app_spec: str, port: int, env: dict) -> subprocess.Popen:
+def start(app_spec: str, port: int, env: dict, root: Path = ROOT) -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen([str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                             app_spec], cwd=ROOT, env=env, start_new_session=True)
+                             app_spec], cwd=root, env={**env, "PYTHONPATH": str(root)}, start_new_session=True)
     for _ in range(200):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -118,7 +120,7 @@ def login(base: str) -> str:
 
 
 def wrk(url: str, script: Path, cookie: str | None) -> tuple[float, float, float]:
-    cmd = ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "-s", str(script), url]
+    cmd = ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--timeout", "30s", "-s", str(script), url]
     if cookie:
         cmd[1:1] = ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -140,16 +142,16 @@ def main() -> int:
         script = tmp / "report.lua"
         script.write_text(WRK_SCRIPT)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "COORD_DEMO_PASSWORD": PASSWORD,
-               "RATELIMIT_STORAGE_URI": "memory://", "PYTHONPATH": str(ROOT)}
+               "RATELIMIT_STORAGE_URI": "memory://"}
         env.pop("REDIS_URL", None)
         coord_port, bare_port = free_port(), free_port()
-        coord = start("wsgi:app", coord_port, env)
+        coord = start("wsgi:app", coord_port, env, COORD_ROOT)
         bare = start("benchmarks.bare_app:app", bare_port, env)
         try:
             coord_base, bare_base = f"http://127.0.0.1:{coord_port}", f"http://127.0.0.1:{bare_port}"
             cookie = login(coord_base)
             print(machine(f"gunicorn -w 2 each, wrk -t2 -c16, {SECONDS} s per run, {ROUNDS} rounds, "
-                          f"user {USER}"), flush=True)
+                          f"user {USER}, coord from {COORD_ROOT}"), flush=True)
             print(f"{'page':<24} {'coord req/s':>11} {'p50 ms':>7} {'p95 ms':>7} │ {'bare req/s':>10} "
                   f"{'p50 ms':>7} {'p95 ms':>7} │ {'ratio':>6}")
             missed = []
