@@ -46,6 +46,15 @@ def _ids(name: str, source=None) -> list[int]:
     return list(dict.fromkeys(out))
 
 
+PAGE_SIZE = 25  # interviews per page of the list
+
+
+def _agency_choices() -> list:
+    """(id, name) of active agencies for the list's filter: plain rows, not ORM objects."""
+    return list(db.session.execute(
+        sa.select(Agency.id, Agency.name).where(Agency.active.is_(True)).order_by(Agency.sort_order, Agency.id)))
+
+
 def _agencies() -> list[Agency]:
     return list(db.session.execute(
         sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.sort_order, Agency.id)).scalars())
@@ -69,14 +78,18 @@ def cn_slot(value: datetime | None) -> str:
 @login_required
 def index():
     args = request.args
+    page = max(args.get("page", 1, type=int), 1)
     rows = services.list_interviews(
         current_user, status=args.get("status", ""), agency_id=args.get("agency_id", type=int),
         date_from=_date_arg(args.get("from")), date_to=_date_arg(args.get("to")), party=args.get("party", ""),
-        awaiting_me=args.get("awaiting") == "1")
+        awaiting_me=args.get("awaiting") == "1", limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, summary=True)
+    pager = {"page": page, "more": len(rows) > PAGE_SIZE,
+             "args": {k: v for k, v in args.items() if k != "page"}}
+    rows = rows[:PAGE_SIZE]
     if htmx and htmx.target == "interview-rows":
-        return render_template("interviews/_rows.html", interviews=rows)
-    return render_template("interviews/index.html", interviews=rows, statuses=STATUSES, agencies=_agencies(),
-                           args=args, can_create=current_user.role in ("admin", "coordinator"))
+        return render_template("interviews/_rows.html", interviews=rows, pager=pager)
+    return render_template("interviews/index.html", interviews=rows, statuses=STATUSES, agencies=_agency_choices(),
+                           args=args, pager=pager, can_create=current_user.role in ("admin", "coordinator"))
 
 
 # --- create --------------------------------------------------------------------------------------

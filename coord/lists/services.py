@@ -97,6 +97,24 @@ def history(agency_id: int, kind: str) -> list[ListVersion]:
     ).scalars())
 
 
+def agency_lists(agency_id: int) -> dict[str, dict[str, Any]]:
+    """Per kind: the published version, the open one and every version (newest first), read in one
+    query; each version carries `item_count` (its items are not loaded to be counted)."""
+    item_count = (sa.select(sa.func.count(ListItem.id)).where(ListItem.version_id == ListVersion.id)
+                  .correlate(ListVersion).scalar_subquery())
+    out: dict[str, dict[str, Any]] = {kind: {"published": None, "open": None, "history": []} for kind in KINDS}
+    for v, count in db.session.execute(sa.select(ListVersion, item_count).where(ListVersion.agency_id == agency_id)
+                                       .order_by(ListVersion.number.desc())):
+        v.item_count = count
+        entry = out[v.kind]
+        entry["history"].append(v)
+        if v.state == "published":
+            entry["published"] = v
+        elif v.state in OPEN_STATES:
+            entry["open"] = v
+    return out
+
+
 def previous_version(version: ListVersion) -> ListVersion | None:
     """What a version is compared with: the one it was started from, else the one numbered before it."""
     if version.based_on_id:

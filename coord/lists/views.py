@@ -85,15 +85,7 @@ def index():
 @login_required
 def agency(agency_id: int):
     agency = services.require_agency(current_user, agency_id)
-    lists = {
-        kind: {
-            "published": services.published_version(agency.id, kind),
-            "open": services.open_version(agency.id, kind),
-            "history": services.history(agency.id, kind),
-        }
-        for kind in KINDS
-    }
-    return render_template("lists/agency.html", agency=agency, lists=lists, kinds=KINDS,
+    return render_template("lists/agency.html", agency=agency, lists=services.agency_lists(agency.id), kinds=KINDS,
                            can_edit=services.may_edit(current_user, agency.id))
 
 
