@@ -770,11 +770,11 @@ def mail_minutes(actor: Any, interview_id: Any) -> tuple[int, list[str]]:
     return len(message.to_addrs), skipped
 
 
-def list_for(actor: Any) -> list[tuple[Interview, Minutes | None]]:
-    """Interviews the actor can see that have (or can have) minutes, newest first."""
-    stmt = interviews.visible_query(actor).where(Interview.status.in_(("scheduled", "held"))).order_by(
-        Interview.start_at.desc().nullslast(), Interview.id.desc()).limit(200)
-    rows = list(db.session.execute(stmt).unique().scalars())
-    by_interview = {m.interview_id: m for m in db.session.execute(
-        sa.select(Minutes).where(Minutes.interview_id.in_([i.id for i in rows]))).scalars()} if rows else {}
-    return [(i, by_interview.get(i.id)) for i in rows]
+def list_for(actor: Any, *, limit: int = 200, offset: int = 0) -> list[tuple[Interview, Minutes | None]]:
+    """Interviews the actor can see that have (or can have) minutes, newest first, each with its
+    minutes (or None), in one query."""
+    stmt = (interviews.visible_query(actor).add_columns(Minutes)
+            .outerjoin(Minutes, Minutes.interview_id == Interview.id)
+            .where(Interview.status.in_(("scheduled", "held")))
+            .order_by(Interview.start_at.desc().nullslast(), Interview.id.desc()).limit(limit).offset(offset))
+    return [(i, m) for i, m in db.session.execute(stmt).unique()]
