@@ -56,8 +56,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from coord import api, cli, security, web
+    from coord import api, cli, inputs, security, web
 
+    inputs.init_app(app)  # first: the bounded `int` converter must exist before any route
     security.init_app(app)
     web.init_app(app)
     api.init_app(app)

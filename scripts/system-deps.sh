@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the app and its tests need; installs only what is missing.
+# Debian packages the app, its tests and benchmarks need (wrk: benchmarks/pages.py); installs only what is missing.
 set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in chromium fonts-noto-cjk fontconfig libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils dovecot-imapd nodejs npm; do
+for pkg in chromium fonts-noto-cjk fontconfig libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils dovecot-imapd wrk nodejs npm; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 # pg_dump/pg_restore for `flask backup`/`restore` and their tests (same major version as the server).

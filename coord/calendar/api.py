@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import request
 from marshmallow import Schema, fields
 
-from coord.api import api_blueprint, current_api_user
+from coord.api import api_blueprint, current_api_user, file_response
 from coord.calendar import services
 from coord.calendar.views import calendar_response
 from coord.errors import DomainError
@@ -14,8 +14,9 @@ blp = api_blueprint("invites", "", "日程邀请与订阅 Invites and feeds")
 
 
 @blp.get("/interviews/<int:interview_id>/invite.ics")
-@blp.doc(security=[{"bearerAuth": []}],
-         responses={"200": {"description": "text/calendar: METHOD:REQUEST, or METHOD:CANCEL once cancelled"}})
+@blp.alt_response(409, description="The interview is not scheduled yet: there is no invite.")
+@blp.doc(security=[{"bearerAuth": []}], responses={"200": file_response(
+    "iCalendar: METHOD:REQUEST, or METHOD:CANCEL once cancelled", "text/calendar")})
 def invite(interview_id: int):
     """The interview's current invite as iCalendar (the same UID and SEQUENCE as the e-mails)."""
     data, method, interview = services.get_invite(current_api_user(), interview_id)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from coord.errors import DomainError
+from coord.inputs import clean_text
 from coord.timeutil import local_tz
 
 MAX_OCCURRENCES = 5000
@@ -35,6 +36,9 @@ def read_busy(data: bytes, *, limit: int, now: datetime | None = None) -> tuple[
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DomainError("文件不是 UTF-8 编码的 iCalendar（.ics）文件。", field="file") from None
+    # RFC 5545 allows no control characters but HTAB in a value; some exporters leave U+0000 or the
+    # like in a SUMMARY. They mean nothing, so they are dropped rather than the file refused.
+    text = clean_text(text)
     if "BEGIN:VCALENDAR" not in text[:2000].upper():
         raise DomainError("文件不是 iCalendar（.ics）日历文件：缺少 BEGIN:VCALENDAR。", field="file")
     try:

@@ -72,7 +72,7 @@ class AgencyRowSchema(Schema):
     role = fields.Str()
     confirmation = fields.Str()
     reason = fields.Str()
-    responded_at = LocalDateTime()
+    responded_at = LocalDateTime(allow_none=True)
 
 
 class ParticipantSchema(Schema):

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from coord import events
 from coord.accounts.models import User
@@ -25,6 +25,7 @@ from coord.audit import services as audit
 from coord.dbtypes import utcnow, write_lock
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
+from coord.inputs import int32
 from coord.interviews.models import (
     FOLLOW_UP_RESULTS,
     MEASURES,
@@ -129,8 +130,12 @@ def visible_query(actor: Any) -> sa.Select:
 
 def list_interviews(
     actor: Any, *, status: str = "", agency_id: int | None = None, date_from: date | None = None,
-    date_to: date | None = None, party: str = "", awaiting_me: bool = False, limit: int = 200,
+    date_to: date | None = None, party: str = "", awaiting_me: bool = False, limit: int = 200, offset: int = 0,
+    summary: bool = False,
 ) -> list[Interview]:
+    """The interviews the actor may see, newest first. With `summary` (the list page) each row carries
+    `co_total`, `co_confirmed` and `co_declined` (co-organisers' confirmations) counted in the same
+    query, instead of its `agencies` loaded by a second one."""
     from coord.timeutil import local_datetime
 
     stmt = visible_query(actor)
@@ -151,17 +156,34 @@ def list_interviews(
         stmt = stmt.where(Interview.status == "scheduled", sa.exists(sa.select(InterviewAgency.id).where(
             InterviewAgency.interview_id == Interview.id, InterviewAgency.agency_id == actor.agency_id,
             InterviewAgency.confirmation == "pending", InterviewAgency.role == "co")))
-    stmt = stmt.order_by(Interview.start_at.is_(None), Interview.start_at.desc(), Interview.id.desc()).limit(limit)
-    # The list shows each row's organiser and confirmations: load them in two queries, not two per row.
-    stmt = stmt.options(selectinload(Interview.lead_agency), selectinload(Interview.agencies))
-    return list(db.session.execute(stmt).unique().scalars())
+    stmt = (stmt.order_by(Interview.start_at.is_(None), Interview.start_at.desc(), Interview.id.desc())
+            .limit(limit).offset(offset))
+    # Each row shows its party, organiser and confirmations: the first two in the same query, the
+    # confirmations counted in it (summary) or loaded by one more query, never one per row.
+    stmt = stmt.options(joinedload(Interview.lead_agency), joinedload(Interview.party))
+    if not summary:
+        stmt = stmt.options(selectinload(Interview.agencies))
+        return list(db.session.execute(stmt).unique().scalars())
+    co = (InterviewAgency.interview_id == Interview.id, InterviewAgency.role == "co")
+
+    def counted(*extra):
+        return (sa.select(sa.func.count(InterviewAgency.id)).where(*co, *extra)
+                .correlate(Interview).scalar_subquery())
+
+    rows = []
+    for interview, total, confirmed, declined in db.session.execute(stmt.add_columns(
+            counted(), counted(InterviewAgency.confirmation == "confirmed"),
+            counted(InterviewAgency.confirmation == "declined"))):
+        interview.co_total, interview.co_confirmed, interview.co_declined = total, confirmed, declined
+        rows.append(interview)
+    return rows
 
 
 # --- validating input ------------------------------------------------------------------------
 
 def _int(value: Any, field: str, message: str) -> int:
     try:
-        return int(value)
+        return int32(value)
     except (TypeError, ValueError):
         raise DomainError(message, field=field) from None
 

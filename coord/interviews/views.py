@@ -12,6 +12,7 @@ from coord.accounts.models import User
 from coord.agencies.models import Agency
 from coord.errors import Conflict, DomainError
 from coord.extensions import db, htmx
+from coord.inputs import to_int
 from coord.interviews import services
 from coord.interviews.models import FOLLOW_UP_RESULTS, MEASURES, PROBLEM_KINDS, STATUSES
 from coord.scheduling import services as sched
@@ -39,11 +40,19 @@ def _ids(name: str, source=None) -> list[int]:
     source = source if source is not None else request.values
     out = []
     for v in source.getlist(name):
-        try:
-            out.append(int(v))
-        except ValueError:
-            continue
+        number = to_int(v)
+        if number is not None:
+            out.append(number)
     return list(dict.fromkeys(out))
+
+
+PAGE_SIZE = 25  # interviews per page of the list
+
+
+def _agency_choices() -> list:
+    """(id, name) of active agencies for the list's filter: plain rows, not ORM objects."""
+    return list(db.session.execute(
+        sa.select(Agency.id, Agency.name).where(Agency.active.is_(True)).order_by(Agency.sort_order, Agency.id)))
 
 
 def _agencies() -> list[Agency]:
@@ -69,14 +78,18 @@ def cn_slot(value: datetime | None) -> str:
 @login_required
 def index():
     args = request.args
+    page = max(args.get("page", 1, type=int), 1)
     rows = services.list_interviews(
         current_user, status=args.get("status", ""), agency_id=args.get("agency_id", type=int),
         date_from=_date_arg(args.get("from")), date_to=_date_arg(args.get("to")), party=args.get("party", ""),
-        awaiting_me=args.get("awaiting") == "1")
+        awaiting_me=args.get("awaiting") == "1", limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, summary=True)
+    pager = {"page": page, "more": len(rows) > PAGE_SIZE,
+             "args": {k: v for k, v in args.items() if k != "page"}}
+    rows = rows[:PAGE_SIZE]
     if htmx and htmx.target == "interview-rows":
-        return render_template("interviews/_rows.html", interviews=rows)
-    return render_template("interviews/index.html", interviews=rows, statuses=STATUSES, agencies=_agencies(),
-                           args=args, can_create=current_user.role in ("admin", "coordinator"))
+        return render_template("interviews/_rows.html", interviews=rows, pager=pager)
+    return render_template("interviews/index.html", interviews=rows, statuses=STATUSES, agencies=_agency_choices(),
+                           args=args, pager=pager, can_create=current_user.role in ("admin", "coordinator"))
 
 
 # --- create --------------------------------------------------------------------------------------
@@ -123,7 +136,7 @@ def _people_for(lead_id: int | None, agency_ids: list[int]) -> list[tuple[Agency
 
 def _form_context(values: dict, **extra) -> dict:
     today = local_today()
-    lead_id = int(values.get("lead_agency_id") or current_user.agency_id)
+    lead_id = to_int(values.get("lead_agency_id")) or current_user.agency_id
     agencies = _agencies()
     return {
         "values": values, "agencies": agencies, "regions": [a for a in agencies if a.is_regional],

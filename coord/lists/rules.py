@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from coord.credit_code import credit_code_error, normalize_credit_code
+from coord.inputs import clean_text as strip_controls
 from coord.lists.models import MEASURES
 
 # The annex columns, in order: (field, header in annex 3 / annex 4).
@@ -70,12 +71,13 @@ def header_of(kind: str, field: str) -> str:
 
 
 def clean_text(value: Any) -> str:
-    """A cell or form value as tidy text: no CR, no trailing blanks, integral floats without '.0'."""
+    """A cell or form value as tidy text: no CR, no trailing blanks, integral floats without '.0', no
+    control characters (a sheet may carry them, e.g. as `_x0000_` escapes)."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ")
+    text = strip_controls(str(value)).replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ")
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))
 
 

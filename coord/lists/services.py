@@ -97,6 +97,24 @@ def history(agency_id: int, kind: str) -> list[ListVersion]:
     ).scalars())
 
 
+def agency_lists(agency_id: int) -> dict[str, dict[str, Any]]:
+    """Per kind: the published version, the open one and every version (newest first), read in one
+    query; each version carries `item_count` (its items are not loaded to be counted)."""
+    item_count = (sa.select(sa.func.count(ListItem.id)).where(ListItem.version_id == ListVersion.id)
+                  .correlate(ListVersion).scalar_subquery())
+    out: dict[str, dict[str, Any]] = {kind: {"published": None, "open": None, "history": []} for kind in KINDS}
+    for v, count in db.session.execute(sa.select(ListVersion, item_count).where(ListVersion.agency_id == agency_id)
+                                       .order_by(ListVersion.number.desc())):
+        v.item_count = count
+        entry = out[v.kind]
+        entry["history"].append(v)
+        if v.state == "published":
+            entry["published"] = v
+        elif v.state in OPEN_STATES:
+            entry["open"] = v
+    return out
+
+
 def previous_version(version: ListVersion) -> ListVersion | None:
     """What a version is compared with: the one it was started from, else the one numbered before it."""
     if version.based_on_id:
@@ -563,20 +581,33 @@ class DashboardRow:
 
 def dashboard(only_missing: bool = False) -> list[DashboardRow]:
     """Every active enforcement agency with its published and in-progress versions."""
+    rows, _ = overview()
+    return [r for r in rows if not r.complete] if only_missing else rows
+
+
+def overview() -> tuple[list[DashboardRow], list[ListVersion]]:
+    """The office's dashboard and the versions waiting for review, in two queries: each version
+    carries `item_count` (no list of items is loaded to be counted)."""
     agencies = list(db.session.execute(
         sa.select(Agency).where(Agency.active.is_(True), Agency.is_enforcement.is_(True))
         .order_by(Agency.sort_order, Agency.id)
     ).scalars())
-    versions = db.session.execute(
-        sa.select(ListVersion).where(ListVersion.state.in_(("published", *OPEN_STATES)))
-    ).scalars()
+    item_count = (sa.select(sa.func.count(ListItem.id)).where(ListItem.version_id == ListVersion.id)
+                  .correlate(ListVersion).scalar_subquery())
     published: dict[tuple[int, str], ListVersion] = {}
     opened: dict[tuple[int, str], ListVersion] = {}
-    for v in versions:
+    pending: list[ListVersion] = []
+    for v, count in db.session.execute(
+        sa.select(ListVersion, item_count).where(ListVersion.state.in_(("published", *OPEN_STATES)))
+    ):
+        v.item_count = count
         (published if v.state == "published" else opened)[(v.agency_id, v.kind)] = v
+        if v.state == "submitted":
+            pending.append(v)
     rows = [DashboardRow(a, {k: published.get((a.id, k)) for k in KINDS}, {k: opened.get((a.id, k)) for k in KINDS})
             for a in agencies]
-    return [r for r in rows if not r.complete] if only_missing else rows
+    pending.sort(key=lambda v: (v.submitted_at is None, v.submitted_at or 0, v.id))
+    return rows, pending
 
 
 # --- eligibility: used by the lead-reply and interview forms ---------------------------------

@@ -73,11 +73,11 @@ def _version_context(version: ListVersion, **extra: Any) -> dict[str, Any]:
 def index():
     if current_user.is_office:
         only_missing = request.args.get("missing") == "1"
-        rows = services.dashboard(only_missing=only_missing)
-        complete = sum(1 for r in services.dashboard() if r.complete)
-        total = len(services.dashboard())
-        return render_template("lists/dashboard.html", rows=rows, pending=services.pending_reviews(),
-                               complete=complete, total=total, only_missing=only_missing, kinds=KINDS)
+        every, pending = services.overview()
+        rows = [r for r in every if not r.complete] if only_missing else every
+        return render_template("lists/dashboard.html", rows=rows, pending=pending,
+                               complete=sum(1 for r in every if r.complete), total=len(every),
+                               only_missing=only_missing, kinds=KINDS)
     return redirect(url_for("lists.agency", agency_id=current_user.agency_id))
 
 
@@ -85,15 +85,7 @@ def index():
 @login_required
 def agency(agency_id: int):
     agency = services.require_agency(current_user, agency_id)
-    lists = {
-        kind: {
-            "published": services.published_version(agency.id, kind),
-            "open": services.open_version(agency.id, kind),
-            "history": services.history(agency.id, kind),
-        }
-        for kind in KINDS
-    }
-    return render_template("lists/agency.html", agency=agency, lists=lists, kinds=KINDS,
+    return render_template("lists/agency.html", agency=agency, lists=services.agency_lists(agency.id), kinds=KINDS,
                            can_edit=services.may_edit(current_user, agency.id))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, url_for
 from marshmallow import EXCLUDE, Schema, fields
 
 from coord.api import api_blueprint, current_api_user
@@ -149,16 +149,17 @@ def correct(data: dict, interview_id: int):
     return _out(interview_id)
 
 
+class MinutesPdfQuery(Schema):
+    revision = fields.Int(load_default=None, allow_none=True, metadata={"description": "版本号（默认现行版本）"})
+    archive = fields.Bool(load_default=False, metadata={"description": "PDF/A-2b 存档版"})
+
+
 @blp.get("/<int:interview_id>/minutes.pdf")
-@blp.doc(security=SECURITY, parameters=[
-    {"in": "query", "name": "revision", "schema": {"type": "integer"}, "description": "版本号（默认现行版本）"},
-    {"in": "query", "name": "archive", "schema": {"type": "boolean"}, "description": "PDF/A-2b 存档版"}],
-    responses={"200": {"description": "PDF", "content": {"application/pdf": {}}}})
-def minutes_pdf(interview_id: int):
+@blp.arguments(MinutesPdfQuery, location="query")
+@blp.doc(security=SECURITY, responses={"200": {"description": "PDF", "content": {"application/pdf": {}}}})
+def minutes_pdf(args: dict, interview_id: int):
     """The minutes PDF (as issued for final revisions; a draft is marked 草稿)."""
-    archive = request.args.get("archive", "").lower() in ("1", "true", "yes")
-    return _pdf(*services.minutes_pdf(current_api_user(), interview_id, request.args.get("revision"),
-                                      archive=archive))
+    return _pdf(*services.minutes_pdf(current_api_user(), interview_id, args["revision"], archive=args["archive"]))
 
 
 @blp.get("/<int:interview_id>/notice.pdf")

@@ -25,6 +25,7 @@ from coord.dbtypes import utcnow
 from coord.documents import DocumentError, render_pdf
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
+from coord.inputs import int32
 from coord.interviews import services as interviews
 from coord.interviews.models import FollowUp, Interview, RectificationItem
 from coord.minutes.models import Minutes, MinutesRevision
@@ -177,7 +178,7 @@ def _user_ids(value: Any, field: str) -> list[int]:
     ids: list[int] = []
     for raw in _rows(value, field):
         try:
-            uid = int(raw)
+            uid = int32(raw)
         except (TypeError, ValueError):
             raise DomainError(f"“{FIELD_LABELS[field]}”中的人员编号无效。", field=field) from None
         if uid not in ids:
@@ -363,7 +364,7 @@ def _stale(interview: Interview, minutes: Minutes | None, base: int, submitted: 
 
 def _base_revision(value: Any) -> int:
     try:
-        return int(value)
+        return int32(value)
     except (TypeError, ValueError):
         raise DomainError("缺少或无效的版本号（revision）：请提交您所编辑的版本号，首次保存为 0。",
                           field="revision") from None
@@ -777,11 +778,11 @@ def mail_minutes(actor: Any, interview_id: Any) -> tuple[int, list[str]]:
     return len(message.to_addrs), skipped
 
 
-def list_for(actor: Any) -> list[tuple[Interview, Minutes | None]]:
-    """Interviews the actor can see that have (or can have) minutes, newest first."""
-    stmt = interviews.visible_query(actor).where(Interview.status.in_(("scheduled", "held"))).order_by(
-        Interview.start_at.desc().nullslast(), Interview.id.desc()).limit(200)
-    rows = list(db.session.execute(stmt).unique().scalars())
-    by_interview = {m.interview_id: m for m in db.session.execute(
-        sa.select(Minutes).where(Minutes.interview_id.in_([i.id for i in rows]))).scalars()} if rows else {}
-    return [(i, by_interview.get(i.id)) for i in rows]
+def list_for(actor: Any, *, limit: int = 200, offset: int = 0) -> list[tuple[Interview, Minutes | None]]:
+    """Interviews the actor can see that have (or can have) minutes, newest first, each with its
+    minutes (or None), in one query."""
+    stmt = (interviews.visible_query(actor).add_columns(Minutes)
+            .outerjoin(Minutes, Minutes.interview_id == Interview.id)
+            .where(Interview.status.in_(("scheduled", "held")))
+            .order_by(Interview.start_at.desc().nullslast(), Interview.id.desc()).limit(limit).offset(offset))
+    return [(i, m) for i, m in db.session.execute(stmt).unique()]

@@ -62,7 +62,12 @@ def _page(interview_id: int, *, content: dict | None = None, error: DomainError 
 @bp.get("/minutes/")
 @login_required
 def index():
-    return render_template("minutes/index.html", rows=services.list_for(current_user))
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = services.list_for(current_user, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return render_template("minutes/index.html", rows=rows[:PAGE_SIZE], page=page, more=len(rows) > PAGE_SIZE)
+
+
+PAGE_SIZE = 25  # interviews per page of the list
 
 
 @bp.get("/interviews/<int:interview_id>/minutes")

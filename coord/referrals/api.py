@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import Response
 from marshmallow import Schema, fields
 
-from coord.api import API_PREFIX, api_blueprint, current_api_user
+from coord.api import API_PREFIX, api_blueprint, current_api_user, file_response
 from coord.lists import services as lists
-from coord.referrals import queries, services
+from coord.referrals import queries, services, storage
 from coord.referrals.models import Lead
 from coord.timeutil import isoformat_local, local_today
 
@@ -336,8 +336,6 @@ def add_files(_args, lead_id: int):
     """
     from flask import request
 
-    from coord.referrals import storage
-
     limit = storage.max_bytes()
     uploads = [storage.Upload(f.filename or "", f.read(limit + 1)) for f in request.files.getlist("files")]
     user = current_api_user()
@@ -346,16 +344,9 @@ def add_files(_args, lead_id: int):
 
 
 @blp.get("/files/<int:file_id>")
-@blp.doc(security=SECURITY)
+@blp.doc(security=SECURITY, responses={"200": file_response(
+    "The file as uploaded (its type was recognised from the content)",
+    *sorted({mime.split(";")[0] for _, mime in storage.TYPES.values()}))})
 def download(file_id: int):
     """Download a file (404 unless the caller may see its lead or police referral)."""
-    from flask import abort, send_file
-
-    from coord.referrals import storage
-
-    row = services.file_for(current_api_user(), file_id)
-    path = storage.path_for(row.sha256)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename,
-                     etag=row.sha256, max_age=0)
+    return storage.download(services.file_for(current_api_user(), file_id))

@@ -11,6 +11,7 @@ from coord.agencies.models import Agency
 from coord.errors import DomainError
 from coord.extensions import db
 from coord.referrals.models import LEAD_STATES, OPEN_STATES, Lead
+from coord.workdays.models import WorkDay
 
 BOXES = {"inbox": "收件箱（移交给本单位）", "outbox": "发件箱（本单位移交）", "all": "全部线索"}
 PAGE_SIZE = 20
@@ -90,6 +91,27 @@ class Row:
     lead: Lead
     overdue: bool
     warning: bool
+    days_left: int | None = None  # working days to the running deadline; None without one or calendar data
+
+
+def _calendar_columns(today: date) -> tuple[Any, Any]:
+    """Per lead, over (min(today, due), max(today, due)]: the working days, and the calendar rows there
+    are (to tell a day the table lacks). Counted by the database in the page's query, not read apart."""
+    lo = sa.case((Lead.due_on < today, Lead.due_on), else_=sa.literal(today, sa.Date))
+    hi = sa.case((Lead.due_on < today, sa.literal(today, sa.Date)), else_=Lead.due_on)
+    span = (WorkDay.day > lo, WorkDay.day <= hi)
+    working = (sa.select(sa.func.count()).select_from(WorkDay).where(*span, WorkDay.is_workday.is_(True))
+               .correlate(Lead).scalar_subquery())
+    known = sa.select(sa.func.count()).select_from(WorkDay).where(*span).correlate(Lead).scalar_subquery()
+    return working, known
+
+
+def _days_left(today: date, due: date | None, working: int | None, known: int | None) -> int | None:
+    if due is None:
+        return None
+    if known != abs((due - today).days):
+        return None  # a day in between is missing from the calendar table
+    return working if due >= today else -working
 
 
 def list_leads(box: Box, today: date, *, state: str = "", overdue: bool = False, page: int = 1,
@@ -102,14 +124,16 @@ def list_leads(box: Box, today: date, *, state: str = "", overdue: bool = False,
         where.append(Lead.state == state)
     if overdue:
         where.append(overdue_expr(today))
+    working, known = _calendar_columns(today)
     stmt = (
-        sa.select(Lead, overdue_expr(today).label("overdue"), warning_expr(today).label("warning"))
+        sa.select(Lead, overdue_expr(today).label("overdue"), warning_expr(today).label("warning"), working, known)
         .where(*where)
         .order_by(Lead.id.desc())
         .limit(per_page)
         .offset((max(page, 1) - 1) * per_page)
     )
-    rows = [Row(lead, bool(o), bool(w)) for lead, o, w in db.session.execute(stmt)]
+    rows = [Row(lead, bool(o), bool(w), _days_left(today, lead.due_on, n, k))
+            for lead, o, w, n, k in db.session.execute(stmt)]
     if box_counts is not None and not state and not overdue:
         total = box_counts.total
     else:

@@ -22,6 +22,7 @@ from coord.credit_code import is_valid_credit_code as valid_credit_code
 from coord.dbtypes import utcnow, write_lock
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
+from coord.inputs import int32
 from coord.lists import services as lists
 from coord.referrals import storage
 from coord.referrals.models import (
@@ -92,7 +93,7 @@ def _text(data: dict, key: str, label: str, limit: int, *, required: bool = Fals
 
 def _int(value: Any, label: str, field: str) -> int:
     try:
-        return int(value)
+        return int32(value)
     except (TypeError, ValueError):
         raise DomainError(f"请选择有效的{label}。", field=field) from None
 

@@ -117,3 +117,16 @@ def save(data: bytes, sha256: str) -> None:
 
 def path_for(sha256: str) -> Path:
     return folder() / sha256
+
+
+def download(row):
+    """A stored file as an attachment, scoped by the caller. The stored type may carry a charset
+    (`text/plain; charset=utf-8`); werkzeug adds the charset of text types itself, so it is given the
+    bare media type (else the header reads `charset=utf-8; charset=utf-8`)."""
+    from flask import abort, send_file
+
+    path = path_for(row.sha256)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=row.content_type.split(";")[0].strip(), as_attachment=True,
+                     download_name=row.filename, etag=row.sha256, max_age=0)

@@ -99,8 +99,7 @@ def index():
                                          box_counts=box_counts)
     except DomainError:
         abort(400)
-    days = services.calendar_for((r.lead for r in rows), today)
-    left = {r.lead.id: services.days_left(today, r.lead.due_on, days) if r.lead.due_on else None for r in rows}
+    left = {r.lead.id: r.days_left for r in rows}  # counted by the list's own query
     agencies = services.receivers() if current_user.is_office else []
     args = {"box": box.box, "state": state, "overdue": "1" if overdue else "", "page": page,
             "agency_id": request.args.get("agency_id", "")}
@@ -222,12 +221,7 @@ def answer_supervision(lead_id: int):
 @bp.get("/files/<int:file_id>")
 @login_required
 def download(file_id: int):
-    row = services.file_for(current_user, file_id)
-    path = storage.path_for(row.sha256)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename,
-                     etag=row.sha256, max_age=0)
+    return storage.download(services.file_for(current_user, file_id))
 
 
 # --- the office: figures and clocks ---------------------------------------------------------------

@@ -17,6 +17,11 @@ blp = api_blueprint("scheduling", "", "排期 Scheduling: slots, rooms, busy blo
 class LocalDateTime(fields.Field):
     """ISO 8601; without an offset the time is read as Asia/Shanghai local time."""
 
+    def __init__(self, **kwargs) -> None:
+        # Documented as an RFC 3339 string, which it always accepts (and answers with).
+        kwargs["metadata"] = {"type": "string", "format": "date-time", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         if not isinstance(value, str):
             raise ValidationError("时间应为 ISO 8601 字符串，如 2026-12-01T09:00:00+08:00。")

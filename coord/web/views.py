@@ -37,4 +37,5 @@ def set_language(code: str):
 
 @bp.app_context_processor
 def user_context():
-    return {"me": current_user}
+    # The user itself, not the proxy: a page reads `me` dozens of times.
+    return {"me": current_user._get_current_object()}
