@@ -51,9 +51,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from coord import api, cli, security, web
+    from coord import api, cli, idempotency, security, web
 
     security.init_app(app)
+    idempotency.init_app(app)
     web.init_app(app)
     api.init_app(app)
     for name in FEATURES:

@@ -58,8 +58,11 @@ def load(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("COORD_LOGIN_RATE_LIMIT", "10 per minute"),
-        # Mail (used by the outbox worker).
-        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
+        # Mail (used by the outbox worker). MAIL_TRANSPORT: "smtp", or "catchall" (kept in the outbox and
+        # shown on the development mail page, never sent). Unset: catchall in development without a
+        # MAIL_SERVER, else smtp (see coord.notify.services.transport).
+        "MAIL_TRANSPORT": os.environ.get("MAIL_TRANSPORT") or None,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),

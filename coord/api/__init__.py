@@ -12,6 +12,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
+from coord import idempotency
 from coord.errors import DomainError
 from coord.extensions import csrf
 
@@ -79,6 +80,7 @@ def api_blueprint(name: str, url_prefix: str, description: str = "") -> Blueprin
             from flask_smorest import abort
 
             abort(401)
+        return idempotency.begin_api()  # the Idempotency-Key header on POST: same key, same answer
 
     return blp
 

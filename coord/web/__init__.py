@@ -60,14 +60,15 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["nav_items"] = NAV
     app.jinja_env.globals["nav_more"] = NAV_MORE
     app.jinja_env.globals["nav_badge"] = nav_badge
+    app.jinja_env.globals["nav_visible"] = nav_visible
 
     @app.context_processor
     def inject():
         return {"htmx_request": bool(htmx)}
 
 
-# (endpoint, label, who may see it: "all" | "office")
-# (endpoint, label, who may see it: "all" | "office"), in the order of the policy's work.
+# (endpoint, label, who may see it: "all" | "office" | "dev" — everybody, while development mail is caught
+# instead of sent), in the order of the policy's work.
 NAV: list[tuple[str, str, str]] = [
     ("web.home", "首页", "all"),
     ("interviews.index", "联合约谈", "all"),
@@ -85,10 +86,11 @@ NAV: list[tuple[str, str, str]] = [
     ("referrals.figures", "线索统计", "office"),
     ("accounts.users", "账号管理", "office"),
     ("notify.index", "邮件发送", "office"),
+    ("notify.devmail", "开发邮箱", "dev"),
 ]
 # Shown under 更多 in the top bar (still cards on the home page).
 NAV_MORE = {"scheduling.busy", "calendar.index", "workdays.index", "audit.index", "referrals.figures",
-            "accounts.users", "notify.index"}
+            "accounts.users", "notify.index", "notify.devmail"}
 
 # Optional count badges on nav entries: endpoint -> fn(user) -> int (0 shows nothing).
 NAV_BADGES: dict = {}
@@ -99,3 +101,14 @@ def nav_badge(endpoint: str) -> int:
 
     fn = NAV_BADGES.get(endpoint)
     return fn(current_user) if fn and current_user.is_authenticated else 0
+
+
+def nav_visible(who: str) -> bool:
+    """May the current user see a navigation entry of this kind?"""
+    from flask_login import current_user
+
+    if who == "dev":
+        from coord.notify.services import transport
+
+        return current_user.is_authenticated and transport() == "catchall"
+    return who == "all" or bool(current_user.is_authenticated and current_user.is_office)
