@@ -61,6 +61,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["nav_more"] = NAV_MORE
     app.jinja_env.globals["nav_badge"] = nav_badge
     app.jinja_env.globals["nav_visible"] = nav_visible
+    from coord.agencies.models import grouped
+
+    app.jinja_env.filters["grouped_agencies"] = grouped
 
     @app.context_processor
     def inject():
