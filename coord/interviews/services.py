@@ -182,7 +182,7 @@ def _ids(values: Any, field: str) -> list[int]:
 # Text limits (characters). Over a limit the input is refused beside its field, never cut.
 LIMITS = {"title": 200, "sector": 120, "matter": 10000, "legal_basis": 10000, "party_name": 200,
           "party_address": 300, "party_phone": 40, "attendee_name": 60, "attendee_post": 60,
-          "attendee_email": 254, "attendee_phone": 40}
+          "attendee_email": 254, "attendee_phone": 40, "reason": 2000, "requirement": 4000, "notes": 4000}
 
 
 def _text(value: Any, field: str, label: str, *, required: str = "") -> str:
@@ -567,7 +567,8 @@ def cancel(actor: Any, interview_id: Any, reason: str) -> Interview:
         raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能取消。")
     before = {"status": interview.status}
     sched.release(interview.id)
-    interview.status, interview.cancel_reason = "cancelled", reason[:2000]
+    _text(reason, "reason", "取消原因")
+    interview.status, interview.cancel_reason = "cancelled", reason
     bump_sequence(interview)
     audit.record(actor, "interview.cancel", "interview", interview.id, agencies=interview.agency_ids,
                  summary=f"取消约谈：{reason}", before=before, after={"status": "cancelled", "reason": reason})
@@ -607,7 +608,8 @@ def respond(actor: Any, interview_id: Any, decision: str, reason: str = "") -> I
     if decision == "declined" and not reason:
         raise DomainError("拒绝时须填写原因。", field="reason")
     before = {"confirmation": row.confirmation, "reason": row.reason}
-    row.confirmation, row.reason = decision, reason[:2000]
+    _text(reason, "reason", "原因")
+    row.confirmation, row.reason = decision, reason
     row.responded_at, row.responded_by_id = utcnow(), actor.id
     label = "确认参加" if decision == "confirmed" else f"拒绝参加（{reason}）"
     audit.record(actor, f"interview.{decision}", "interview", interview.id, agencies=interview.agency_ids,
@@ -695,7 +697,8 @@ def add_item(actor: Any, interview_id: Any, requirement: str, deadline: date | N
         due = nth_working_day_after(deadline, 1)  # the visit: the first working day after the deadline
     except CalendarMissing as err:
         raise DomainError(str(err), field="deadline") from err
-    item = RectificationItem(interview_id=interview.id, requirement=requirement[:4000], deadline=deadline,
+    _text(requirement, "requirement", "整改要求")
+    item = RectificationItem(interview_id=interview.id, requirement=requirement, deadline=deadline,
                              source=source if source in ("interview", "minutes") else "interview",
                              created_by_id=actor.id)
     db.session.add(item)
@@ -743,7 +746,8 @@ def record_visit(actor: Any, follow_up_id: Any, result: str, notes: str, *, now:
     notes = (notes or "").strip()
     if result == "not_rectified" and not notes:
         raise DomainError("未整改时请填写情况说明。", field="notes")
-    visit.status, visit.result, visit.notes = "done", result, notes[:4000]
+    _text(notes, "notes", "情况说明")
+    visit.status, visit.result, visit.notes = "done", result, notes
     visit.visited_at, visit.visited_by_id = now or utcnow(), actor.id
     audit.record(actor, "followup.visit", "interview", visit.interview_id, agencies=visit.interview.agency_ids,
                  summary=f"回访：{FOLLOW_UP_RESULTS[result]}" + (f"（{notes[:80]}）" if notes else ""),

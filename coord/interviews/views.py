@@ -232,7 +232,10 @@ def _show(interview, status: int = 200, **extra):
         "results": FOLLOW_UP_RESULTS, "rooms": sched.list_rooms(), "now": datetime.now().astimezone(),
         "people": _people_for(interview.lead_agency_id, [a.agency_id for a in interview.agencies]),
         "agencies": _agencies(), "today": local_today(), "verdict": _verdict(interview),
-        "visible_leads": _visible_leads([v for item in interview.items for v in item.follow_ups]), **extra,
+        "visible_leads": _visible_leads([v for item in interview.items for v in item.follow_ups]),
+        # A refused form is shown again with what was typed (which form: the last part of the path).
+        "sent": request.form if request.method == "POST" else {},
+        "sent_to": request.path.rsplit("/", 1)[-1] if request.method == "POST" else "", **extra,
     }
     return render_template("interviews/show.html", **ctx), status
 
