@@ -148,12 +148,13 @@ def test_a_stored_party_is_shown_and_the_user_chooses(api, client, ahead):
 # --- a refused minutes correction comes back exactly as sent --------------------------------------
 
 def test_refused_minutes_correction_keeps_the_ticked_interviewers_and_recorder(client, app):
-    from tests.minutes_fixtures import interview_fixture  # noqa: F401
-    from tests.test_minutes_pages import HX, editor, form
-
     from coord.interviews import services as interviews
     from tests.interview_fixtures import NOW, interview_data
-    from tests.minutes_fixtures import START
+    from tests.minutes_fixtures import (
+        START,
+        interview_fixture,  # noqa: F401
+    )
+    from tests.test_minutes_pages import HX, editor, form
 
     app.config["PDF_CACHE_DIR"] = str(Path(app.instance_path) / "pdf-cache")
     interview = interviews.create(user_by_name("scjg_coord"), interview_data(start=START), now=NOW)
