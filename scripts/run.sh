@@ -8,8 +8,8 @@ BIN=.venv/bin
 export FLASK_APP=wsgi
 t0=$SECONDS
 mkdir -p instance
-$BIN/flask db upgrade heads 2>&1 | grep -v "^INFO  \[alembic.runtime" || true
-$BIN/flask seed-demo --quiet
+# Migrations and demo data in one process; its list of accounts is printed once the server answers.
+banner=$($BIN/flask seed-demo --upgrade 2>&1 | grep -v "alembic.runtime") || { echo "$banner" >&2; exit 1; }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
@@ -28,7 +28,7 @@ done
 echo
 echo "  coord 已启动（用时 $((SECONDS - t0)) 秒）/ coord is up (${url}/healthz answered after $((SECONDS - t0)) s)"
 echo "  打开 / open:  ${url}"
-$BIN/flask demo-accounts
+echo "$banner"
 echo "  后台任务进程日志 / worker log: instance/worker.log"
 echo "  按 Ctrl+C 停止 / press Ctrl+C to stop"
 echo
