@@ -146,9 +146,9 @@ def _replay(row: IdempotencyKey, scope: str, fingerprint: str) -> Response:
             return _api_error(409, f"使用同一 {HEADER} 的请求仍在处理中，请稍后重试。")
         flash(_("该表单正在提交中，请稍候刷新页面查看结果。"), "warning")
         return redirect(request.referrer or "/", 303)
-    if scope == "form":
+    if scope == "form" and row.location:
         flash(_("该表单已提交过，没有重复保存。"), "warning")
-        return redirect(row.location or request.path, 303)
+        return redirect(row.location, 303)
     resp = Response(row.body or b"", status=row.status_code, content_type=row.content_type)
     if row.location:
         resp.headers["Location"] = row.location
