@@ -10,6 +10,8 @@ document.addEventListener("htmx:responseError", (event) => {
 
 // --- agency pickers: filter as you type, grouped lists, keyboard alone -------------------------------
 const norm = (s) => (s || "").trim().toLowerCase();
+// Messages come from the page (data-msg-*, translated by the server), with {name} placeholders.
+const fill = (text, values) => (text || "").replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
 
 function filterPicker(picker) {
   const q = norm(picker.querySelector("[data-picker-search]")?.value);
@@ -28,7 +30,9 @@ function filterPicker(picker) {
   const count = picker.querySelector("[data-picker-count]");
   if (count) {
     const ticked = picker.querySelectorAll("[data-picker-item] input:checked").length;
-    count.textContent = (q ? `显示 ${shown} / ${items.length} 个单位` : `共 ${items.length} 个单位`) + (ticked ? `，已选 ${ticked} 个` : "");
+    const values = { shown, total: items.length, ticked };
+    count.textContent = fill(q ? picker.dataset.msgShown : picker.dataset.msgAll, values)
+      + (ticked ? fill(picker.dataset.msgTicked, values) : "");
   }
 }
 
@@ -110,7 +114,8 @@ function countChars(field) {
   if (!hint) return;
   const limit = Number(hint.dataset.limit);
   const n = [...field.value].length;
-  hint.textContent = `${n} / ${limit} 字` + (n > limit ? `，超出 ${n - limit} 字，保存时将被拒绝` : "");
+  hint.textContent = fill(hint.dataset.msgCount, { n, limit })
+    + (n > limit ? fill(hint.dataset.msgOver, { over: n - limit }) : "");
   hint.classList.toggle("error", n > limit);
 }
 
