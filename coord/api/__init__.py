@@ -51,7 +51,11 @@ class CoordApi(Api):
 
 
 def init_app(app: Flask) -> None:
-    api = CoordApi(app, spec_kwargs={"info": {"description": "coord 柔性执法协同平台 API"}})
+    api = CoordApi(app, spec_kwargs={"info": {"description": (
+        "coord 柔性执法协同平台 API. Any POST may carry an `Idempotency-Key` header (1–200 printable "
+        "characters, per user): a repeat with the same key and body gets the first answer again "
+        "(`Idempotent-Replayed: true`) and changes nothing; the same key with another body is 422. "
+        "Refused requests (4xx) do not use up their key. Validation errors list every field in `errors`.")}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.extensions["coord_api"] = api
 
