@@ -217,12 +217,14 @@ def deliver(message_id: int) -> str:
         return _finish(message_id, "queued", str(err), next_attempt_at=retry_at, transport="smtp", quiet=True)
     refusals = {addr: f"{code} {mail._text(resp)}".strip() for addr, (code, resp) in refused.items()}
     note = "；".join(f"{addr} 被拒收：{why}" for addr, why in refusals.items())
+    status = _finish(message_id, "sent", note, sent_at=utcnow(), transport="smtp", refused=refusals or None,
+                     quiet=True)  # record it first: the log line must not widen the window before the commit
     if refusals:
         log.warning("%s 已发送给 %d 人；%s。被拒收的地址不再重试，请核对。", what,
                     len(recipients) - len(refusals), note)
     else:
         log.info("%s 已发送给 %d 人。", what, len(recipients))
-    return _finish(message_id, "sent", note, sent_at=utcnow(), transport="smtp", refused=refusals or None, quiet=True)
+    return status
 
 
 def _envelope_sender(row: OutboxMessage) -> str:
