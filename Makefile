@@ -7,7 +7,7 @@ PORT   ?= 5000
 PYTEST_WORKERS ?= auto
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench system-deps clean translations
+.PHONY: run test lint bench system-deps run-deps clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-system-deps:
-	@bash scripts/system-deps.sh
+# What the app needs to run (PDF libraries, fonts); the tests add Chromium, poppler and node.
+run-deps:
+	@bash scripts/system-deps.sh run
 
-## make run: set up, migrate, load demo data, start the worker and the web server.
-run: system-deps $(VENV)/.installed
-	$(BIN)/flask db upgrade heads
-	$(BIN)/flask seed-demo
+system-deps:
+	@bash scripts/system-deps.sh test
+
+## make run: set up, migrate, load demo data, start the worker and the web server (no test tools).
+run: run-deps $(VENV)/.installed
 	@bash scripts/run.sh $(PORT)
 
 ## make test: install what the tests need and run the whole suite.

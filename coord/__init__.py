@@ -56,10 +56,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from coord import api, cli, inputs, security, web
+    from coord import api, cli, idempotency, inputs, security, web
 
     inputs.init_app(app)  # first: the bounded `int` converter must exist before any route
     security.init_app(app)
+    idempotency.init_app(app)
     web.init_app(app)
     api.init_app(app)
     for name in FEATURES:

@@ -12,18 +12,61 @@ from coord.extensions import db
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
+    app.cli.add_command(demo_accounts)
     app.cli.add_command(create_token)
 
 
 @click.command("seed-demo")
-def seed_demo() -> None:
+@click.option("--quiet", is_flag=True, help="Do not list the demo accounts.")
+@click.option("--upgrade", is_flag=True, help="Apply the migrations first (one process: a faster start).")
+def seed_demo(quiet: bool, upgrade: bool) -> None:
     """Load the demo agencies, calendar and accounts (idempotent)."""
     from coord.demo import seed_all
 
+    if upgrade:
+        from flask_migrate import upgrade as migrate_up
+
+        migrate_up(revision="heads")
     password = current_app.config["DEMO_PASSWORD"]
     counts = seed_all(password)
     click.echo("演示数据已就绪 / demo data ready: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
-    click.echo(f"登录 / log in: admin, scjg_coord, scjg_officer, cgj_coord, gafj_officer — 密码 password: {password}")
+    if not quiet:
+        _print_accounts(password)
+        _print_mail()
+
+
+@click.command("demo-accounts")
+def demo_accounts() -> None:
+    """List every demo account (from the seed's own list) and where development mail goes."""
+    _print_accounts(current_app.config["DEMO_PASSWORD"])
+    _print_mail()
+
+
+def _print_mail() -> None:
+    from coord.notify.services import transport
+
+    if transport() == "catchall":
+        click.echo("  邮件 / mail: 开发模式，不对外发送，可在“开发邮箱”页面查看 / development: nothing leaves the "
+                   "machine; read it at /dev/mail/")
+    else:
+        click.echo(f"  邮件 / mail: SMTP {current_app.config.get('MAIL_SERVER') or '127.0.0.1'}:"
+                   f"{current_app.config.get('MAIL_PORT') or 25}")
+
+
+def _print_accounts(password: str) -> None:
+    """The accounts `seed_accounts` creates, as they are in the database (a renamed agency shows its name)."""
+    from coord.accounts.models import ROLES, User
+    from coord.demo import ACCOUNTS
+
+    names = [username for username, *_ in ACCOUNTS]
+    users = {u.username: u for u in db.session.execute(sa.select(User).where(User.username.in_(names))).scalars()}
+    click.echo(f"  演示账号（密码均为 {password}）/ demo accounts (password {password}):")
+    for username in names:
+        user = users.get(username)
+        if user is None:
+            continue
+        role = ROLES.get(user.role, user.role)
+        click.echo(f"    {username:<14} {user.display_name}  {user.agency.name} · {role}")
 
 
 @click.command("create-token")

@@ -104,8 +104,11 @@ def load(instance_path: Path) -> dict:
         "LOG_RETENTION_DAYS": _retention_days(),
         # Proxies in front that set X-Forwarded-For/-Proto (the login log records the client's address).
         "PROXY_COUNT": int(os.environ.get("COORD_PROXY_COUNT", "0")),
-        # Mail (used by the outbox worker).
-        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
+        # Mail (used by the outbox worker). MAIL_TRANSPORT: "smtp", or "catchall" (kept in the outbox and
+        # shown on the development mail page, never sent). Unset: catchall in development without a
+        # MAIL_SERVER, else smtp (see coord.notify.services.transport).
+        "MAIL_TRANSPORT": os.environ.get("MAIL_TRANSPORT") or None,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),

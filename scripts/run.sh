@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
-# Start the web server (and, when the feature is present, the background worker) for development.
+# `make run`: migrate, load the demo data, start the background worker and the web server, and say
+# where to go and how to log in once the server answers /healthz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${1:-5000}"
 BIN=.venv/bin
-if $BIN/flask --help 2>/dev/null | grep -q "^  worker"; then
-  $BIN/flask worker > instance/worker.log 2>&1 &
-  WORKER=$!
-  trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
-  echo "后台任务进程已启动 / worker started (log: instance/worker.log)"
-fi
+export FLASK_APP=wsgi
+t0=$SECONDS
+mkdir -p instance
+# Migrations and demo data in one process; its list of accounts is printed once the server answers.
+banner=$($BIN/flask seed-demo --upgrade 2>&1 | grep -v "alembic.runtime") || { echo "$banner" >&2; exit 1; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+$BIN/flask worker > instance/worker.log 2>&1 &
+pids+=($!)
+$BIN/flask run --host 127.0.0.1 --port "$PORT" &
+pids+=($!)
+web=$!
+url="http://127.0.0.1:${PORT}"
+for _ in $(seq 1 300); do
+  if ! kill -0 "$web" 2>/dev/null; then echo "网页服务未能启动 / the web server did not start." >&2; exit 1; fi
+  if $BIN/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$url/healthz" \
+       2>/dev/null; then break; fi
+  sleep 0.2
+done
 echo
-echo "  打开 / open:  http://127.0.0.1:${PORT}"
-echo "  登录 / log in: admin（管理员）, scjg_coord, scjg_officer, cgj_coord, gafj_officer"
-echo "  密码 / password: ${COORD_DEMO_PASSWORD:-coord-demo-2026}"
+echo "  coord 已启动（用时 $((SECONDS - t0)) 秒）/ coord is up (${url}/healthz answered after $((SECONDS - t0)) s)"
+echo "  打开 / open:  ${url}"
+echo "$banner"
+echo "  后台任务进程日志 / worker log: instance/worker.log"
+echo "  按 Ctrl+C 停止 / press Ctrl+C to stop"
 echo
-exec $BIN/flask run --host 127.0.0.1 --port "$PORT"
+wait "$web"

@@ -287,6 +287,9 @@ def test_flask_worker_command_delivers_from_its_own_process(app, smtp, fresh_db_
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         [got] = smtp.wait_for(1, timeout=30)
+        # The server has the message; the worker records it as sent just after (a loaded machine may take a
+        # moment): wait for that before stopping the worker, or the test races the worker's commit.
+        wait_until(lambda: _rows()[0].status == "sent", timeout=30)
     finally:
         proc.terminate()
         proc.wait(timeout=15)

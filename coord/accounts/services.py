@@ -17,7 +17,7 @@ from coord.accounts.scoping import require_writer
 from coord.agencies.models import Agency
 from coord.audit import services as audit
 from coord.dbtypes import utcnow
-from coord.errors import DomainError, Forbidden, NotFound
+from coord.errors import DomainError, Forbidden, NotFound, too_long
 from coord.extensions import db
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,60}$")
@@ -51,7 +51,9 @@ def _validate(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     name = (data.get("name") or "").strip()
     if not name:
         raise DomainError("请填写姓名。", field="name")
-    clean["name"] = name[:60]
+    if len(name) > 60:  # refused, never cut
+        raise DomainError(too_long("姓名", 60, len(name)), field="name")
+    clean["name"] = name
     role = data.get("role")
     if role not in permissions.assignable_roles():
         raise DomainError("请选择有效的角色。", field="role")

@@ -15,6 +15,27 @@ AGENCY_KINDS: dict[str, str] = {
     "authorised_org": "法律法规规章授权组织",
 }
 
+# How pickers group the directory (the order people look in), with short group names.
+PICKER_GROUPS: dict[str, str] = {
+    "committee_office": "区委工作机关挂牌机构",
+    "government_department": "区政府组成部门",
+    "city_branch": "市驻区直属机构",
+    "town": "镇",
+    "subdistrict": "街道",
+    "authorised_org": "授权组织",
+}
+
+
+def grouped(agencies) -> list[tuple[str, list]]:
+    """Agencies grouped by kind for a picker, in PICKER_GROUPS order (each group in the given order)."""
+    groups: dict[str, list] = {kind: [] for kind in PICKER_GROUPS}
+    other: list = []
+    for agency in agencies:
+        groups.get(agency.kind, other).append(agency)
+    out = [(PICKER_GROUPS[kind], items) for kind, items in groups.items() if items]
+    return out + ([("其他", other)] if other else [])
+
+
 AGENCY_ROLES: dict[str, str] = {
     "is_sector_authority": "行业主管部门",
     "is_enforcement": "行政执法部门",

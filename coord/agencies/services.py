@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from coord.accounts.scoping import require_office
 from coord.agencies.models import AGENCY_KINDS, Agency
 from coord.audit import services as audit
-from coord.errors import DomainError, NotFound
+from coord.errors import DomainError, NotFound, too_long
 from coord.extensions import db
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -56,12 +56,16 @@ def _validate(data: dict[str, Any], agency: Agency | None) -> dict[str, Any]:
     credit = (data.get("credit_code") or "").strip().upper()
     if credit and len(credit) != 18:
         raise DomainError("统一社会信用代码应为 18 位。", field="credit_code")
+    for key, label, limit in (("name", "单位名称", 120), ("phone", "联系电话", 40), ("address", "地址", 200)):
+        text = (data.get(key) or "").strip()
+        if len(text) > limit:  # refused beside the field, never cut
+            raise DomainError(too_long(label, limit, len(text)), field=key)
     return {
-        "name": name[:120],
+        "name": name,
         "kind": kind,
         "email": email,
-        "phone": (data.get("phone") or "").strip()[:40],
-        "address": (data.get("address") or "").strip()[:200],
+        "phone": (data.get("phone") or "").strip(),
+        "address": (data.get("address") or "").strip(),
         "credit_code": credit,
         "is_sector_authority": bool(data.get("is_sector_authority")),
         "is_enforcement": bool(data.get("is_enforcement")),

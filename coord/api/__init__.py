@@ -25,6 +25,7 @@ from marshmallow import fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from coord import idempotency
 from coord.errors import DomainError
 from coord.extensions import csrf
 from coord.inputs import CONTROL_MESSAGE, INT_MAX, INT_MIN, NO_CONTROL_PATTERN, has_control
@@ -52,8 +53,9 @@ class ErrorSchema(ma.Schema):
     status = fields.Str(metadata={"description": "HTTP status name"})
     message = fields.Str(required=True, metadata={"description": "中文说明，可直接展示给用户"})
     field = fields.Str(metadata={"description": "the input field the message is about"})
-    errors = fields.Raw(metadata={"description": "validation errors: `{location: {field: [message]}}`, or for an "
-                                  "import `[{row, column, column_letter, field, message}]`"})
+    errors = fields.Raw(metadata={"description": "validation errors: `{field: message}` (every rule broken at once), "
+                                  "`{location: {field: [message]}}` (request schema), or for an import "
+                                  "`[{row, column, column_letter, field, message}]`"})
     state = fields.Str(metadata={"description": "the record's current state (409 on a wrong state)"})
     conflicts = fields.List(fields.Dict(), metadata={
         "description": "409 on a taken slot: `{resource, label, kind, start, end, message}` per clash"})
@@ -66,6 +68,10 @@ class ErrorSchema(ma.Schema):
         "description": "409 on stale minutes: `{field, label, before, after, mine?}`"})
     missing = fields.List(fields.Str(), metadata={"description": "what must be filled in first"})
     lead_id = fields.Int(allow_none=True, metadata={"description": "the lead already made from it"})
+    stored_party = fields.Dict(metadata={
+        "description": "400 when a credit code or ID number names a stored party that differs from the input: "
+                       "the stored record; send `party.on_match` = `stored` or `update`"})
+    party_differences = fields.Dict(metadata={"description": "with `stored_party`: `{field: {stored, typed}}`"})
 
     class Meta:
         unknown = ma.RAISE  # documented as closed: a key not listed here is a bug
@@ -220,7 +226,11 @@ def allow_header(error: HTTPException) -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    api = CoordApi(app, spec_kwargs={"info": {"description": "coord 柔性执法协同平台 API"}})
+    api = CoordApi(app, spec_kwargs={"info": {"description": (
+        "coord 柔性执法协同平台 API. Any POST may carry an `Idempotency-Key` header (1–200 printable "
+        "characters, per user): a repeat with the same key and body gets the first answer again "
+        "(`Idempotent-Replayed: true`) and changes nothing; the same key with another body is 422. "
+        "Refused requests (4xx) do not use up their key. Validation errors list every field in `errors`.")}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.extensions["coord_api"] = api
 
@@ -255,6 +265,7 @@ def api_blueprint(name: str, url_prefix: str, description: str = "") -> Blueprin
             from flask_smorest import abort
 
             abort(403, message="只读用户不能修改数据。")
+        return idempotency.begin_api()  # the Idempotency-Key header on POST: same key, same answer
 
     return blp
 

@@ -265,7 +265,8 @@ def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ic
     html = current_app.jinja_env.get_template("calendar/invite_email.html").render(**context)
     digest = hashlib.sha256(",".join(sorted(a.email.lower() for a in to)).encode()).hexdigest()[:16]
     queue_mail([str(Address(display_name=a.name, addr_spec=a.email)) for a in to], subject, text, html, calendar=data,
-               calendar_method=method, key=f"invite:{interview.id}:{interview.sequence}:{method}:{digest}")
+               calendar_method=method, key=f"invite:{interview.id}:{interview.sequence}:{method}:{digest}",
+               about=("interview", interview.id))
 
 
 def _when(ev: ics.EventData) -> str:

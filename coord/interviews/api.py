@@ -20,6 +20,10 @@ class PartyInput(Schema):
     id_number = fields.Str(load_default="")
     address = fields.Str(load_default="")
     contact_phone = fields.Str(load_default="")
+    on_match = fields.Str(load_default=None, allow_none=True, metadata={"description": (
+        "When the credit code (or ID number) matches a stored party whose details differ: "
+        "'stored' uses the stored record, 'update' updates it with these values (audited). "
+        "Without it such a request is refused (400, errors.party_choice, stored_party).")})
 
 
 class AttendeeSchema(Schema):

@@ -23,7 +23,7 @@ from coord.accounts.scoping import may_see
 from coord.agencies.models import Agency
 from coord.audit import services as audit
 from coord.dbtypes import utcnow, write_lock
-from coord.errors import Conflict, DomainError, Forbidden, NotFound
+from coord.errors import Conflict, DomainError, Errors, Forbidden, Invalid, NotFound, too_long
 from coord.extensions import db
 from coord.inputs import int32
 from coord.interviews.models import (
@@ -201,72 +201,127 @@ def _ids(values: Any, field: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
+# Text limits (characters). Over a limit the input is refused beside its field, never cut.
+LIMITS = {"title": 200, "sector": 120, "matter": 10000, "legal_basis": 10000, "party_name": 200,
+          "party_address": 300, "party_phone": 40, "attendee_name": 60, "attendee_post": 60,
+          "attendee_email": 254, "attendee_phone": 40, "reason": 2000, "requirement": 4000, "notes": 4000}
+
+
+def _text(value: Any, field: str, label: str, *, required: str = "") -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise DomainError(required, field=field)
+    if len(text) > LIMITS[field]:
+        raise DomainError(too_long(label, LIMITS[field], len(text)), field=field)
+    return text
+
+
 def _agency(agency_id: Any, field: str, label: str) -> Agency:
-    agency = db.session.get(Agency, _int(agency_id, field, f"请选择{label}。")) if agency_id not in (None, "") else None
+    if agency_id in (None, ""):
+        raise DomainError(f"请选择{label}。", field=field)
+    agency = db.session.get(Agency, _int(agency_id, field, f"请选择{label}。"))
     if agency is None or not agency.active:
         raise DomainError(f"{label}不存在或已停用，请重新选择。", field=field)
     return agency
 
 
-def _party(data: Any) -> Party:
+# What to do when a typed party's identifier matches a stored party whose details differ.
+PARTY_CHOICES = {"stored": "使用已登记的当事人信息", "update": "用填写的信息更新登记"}
+
+
+@dataclass
+class PartyPick:
+    """The party of a new interview and, when the user chose to update a stored one, what changed."""
+
+    party: Party
+    changes: dict[str, tuple[str, str]]
+
+
+def _party(data: Any) -> PartyPick:
     if not isinstance(data, dict):
         raise DomainError("请填写行政相对人（当事人）信息。", field="party")
-    name = str(data.get("name") or "").strip()
-    if not name:
-        raise DomainError("请填写当事人名称或姓名。", field="party_name")
-    if len(name) > 200:
-        raise DomainError("当事人名称不能超过 200 个字符。", field="party_name")
+    errors = Errors()
+    with errors.check():
+        name = _text(data.get("name"), "party_name", "当事人名称", required="请填写当事人名称或姓名。")
     credit_code = str(data.get("credit_code") or "").strip().upper()
     id_number = str(data.get("id_number") or "").strip().upper()
     kind = data.get("kind") or ("organisation" if credit_code else "person")
     if kind not in ("organisation", "person"):
-        raise DomainError("当事人类型应为单位或个人。", field="party_kind")
-    if kind == "organisation":
+        errors.add("party_kind", "当事人类型应为单位或个人。")
+    elif kind == "organisation":
         if not credit_code:
-            raise DomainError("单位当事人须填写统一社会信用代码。", field="party_credit_code")
-        err = credit_code_error(credit_code)
-        if err:
-            raise DomainError(err, field="party_credit_code")
+            errors.add("party_credit_code", "单位当事人须填写统一社会信用代码。")
+        elif err := credit_code_error(credit_code):
+            errors.add("party_credit_code", err)
         id_number = ""
     else:
         credit_code = ""
         if id_number and (err := id_number_error(id_number)):
-            raise DomainError(err, field="party_id_number")
-    fields = {
-        "address": str(data.get("address") or "").strip()[:300],
-        "contact_phone": str(data.get("contact_phone") or "").strip()[:40],
-    }
+            errors.add("party_id_number", err)
+    fields = {}
+    with errors.check():
+        fields["address"] = _text(data.get("address"), "party_address", "当事人地址")
+    with errors.check():
+        fields["contact_phone"] = _text(data.get("contact_phone"), "party_phone", "联系电话")
+    errors.raise_if_any()
     existing = None
     if credit_code:
         existing = db.session.execute(sa.select(Party).where(Party.credit_code == credit_code)).scalars().first()
     elif id_number:
         existing = db.session.execute(sa.select(Party).where(Party.id_number == id_number)).scalars().first()
-    if existing is not None:
-        # Same identifier: the same party. Keep its record, fill what was missing.
-        for key, value in fields.items():
-            if value and not getattr(existing, key):
-                setattr(existing, key, value)
-        return existing
-    party = Party(kind=kind, name=name, credit_code=credit_code, id_number=id_number, **fields)
-    db.session.add(party)
-    return party
+    if existing is None:
+        party = Party(kind=kind, name=name, credit_code=credit_code, id_number=id_number, **fields)
+        db.session.add(party)
+        return PartyPick(party, {})
+    # Same identifier: the same party. What the user typed differently is never replaced silently:
+    # the page shows the stored record and the user chooses to use it or to update it.
+    typed = {"name": name, **fields}
+    differ = {k: (getattr(existing, k), v) for k, v in typed.items() if v and v != getattr(existing, k)}
+    choice = data.get("on_match") or ""
+    if differ and choice not in PARTY_CHOICES:
+        which = "统一社会信用代码" if credit_code else "身份证号码"
+        raise Invalid({"party_choice": f"该{which}已登记为当事人“{existing.name}”，与填写的信息不同："
+                                       + "；".join(f"{PARTY_LABELS[k]}登记为“{old or '（空）'}”，填写为“{new}”"
+                                                  for k, (old, new) in differ.items())
+                                       + "。请选择使用已登记的信息，或用填写的信息更新登记。"},
+                      {"stored_party": {"id": existing.id, **existing.snapshot()}, "party_differences": {
+                          k: {"stored": old, "typed": new} for k, (old, new) in differ.items()}})
+    if choice == "update":
+        for key, (_old, new) in differ.items():
+            setattr(existing, key, new)
+        return PartyPick(existing, differ)
+    for key, value in fields.items():  # use the stored record; fill only what it lacks
+        if value and not getattr(existing, key):
+            setattr(existing, key, value)
+    return PartyPick(existing, {})
+
+
+PARTY_LABELS = {"name": "名称", "address": "地址", "contact_phone": "联系电话"}
 
 
 def _attendees(rows: Any) -> list[PartyAttendee]:
     out = []
-    for row in rows or []:
+    errors = Errors()
+    for n, row in enumerate(rows or [], start=1):
         if not isinstance(row, dict):
             raise DomainError("当事人参加人员格式不正确。", field="attendees")
         name = str(row.get("name") or "").strip()
         email = str(row.get("email") or "").strip()
         if not name and not email:
             continue
+        who = f"参加人员“{name}”" if name else f"第 {n} 位参加人员"
         if not name:
-            raise DomainError("请填写当事人参加人员的姓名。", field="attendees")
+            errors.add("attendees", "请填写当事人参加人员的姓名。")
         if email and not EMAIL_RE.match(email):
-            raise DomainError(f"参加人员“{name}”的电子邮箱格式不正确。", field="attendees")
-        out.append(PartyAttendee(name=name[:60], post=str(row.get("post") or "").strip()[:60],
-                                 email=email[:254], phone=str(row.get("phone") or "").strip()[:40]))
+            errors.add("attendees", f"{who}的电子邮箱格式不正确。")
+        values = {}
+        for key, label in (("name", "姓名"), ("post", "职务"), ("email", "电子邮箱"), ("phone", "电话")):
+            text = str(row.get(key) or "").strip()
+            if len(text) > LIMITS[f"attendee_{key}"]:
+                errors.add("attendees", too_long(f"{who}的{label}", LIMITS[f"attendee_{key}"], len(text)))
+            values[key] = text
+        out.append(PartyAttendee(**values))
+    errors.raise_if_any()
     return out
 
 
@@ -289,51 +344,61 @@ def _people(lead: Agency, agency_ids: list[int], participant_ids: list[int]) -> 
     return agencies, users
 
 
-def _clean(data: dict[str, Any], actor: Any, *, creating: bool, current_item_id: int | None = None) -> dict[str, Any]:
+def _clean(data: dict[str, Any], actor: Any, *, creating: bool, current_item_id: int | None = None,
+           errors: Errors | None = None) -> dict[str, Any]:
+    """The interview's fields, checked. Every broken rule is collected (shown together), not just the first."""
+    own = errors is None
+    errors = errors if errors is not None else Errors()
     clean: dict[str, Any] = {}
-    title = str(data.get("title") or "").strip()
-    if not title:
-        raise DomainError("请填写约谈事由（标题）。", field="title")
-    if len(title) > 200:
-        raise DomainError("标题不能超过 200 个字符。", field="title")
-    clean["title"] = title
+    with errors.check():
+        clean["title"] = _text(data.get("title"), "title", "约谈事由（标题）", required="请填写约谈事由（标题）。")
     kind = data.get("problem_kind")
     if kind not in PROBLEM_KINDS:
-        raise DomainError("请选择问题类型：区域性（镇街）或行业性。", field="problem_kind")
+        errors.add("problem_kind", "请选择问题类型：区域性（镇街）或行业性。")
     clean["problem_kind"] = kind
     if kind == "regional":
-        region = _agency(data.get("region_agency_id"), "region_agency_id", "问题所在镇街")
-        if not region.is_regional:
-            raise DomainError("区域性问题须选择一个镇或街道。", field="region_agency_id")
-        clean["region_agency_id"], clean["sector"] = region.id, ""
-    else:
-        sector = str(data.get("sector") or "").strip()
-        if not sector:
-            raise DomainError("行业性问题须填写所属行业。", field="sector")
-        clean["sector"], clean["region_agency_id"] = sector[:120], None
+        with errors.check():
+            region = _agency(data.get("region_agency_id"), "region_agency_id", "问题所在镇街")
+            if not region.is_regional:
+                raise DomainError("区域性问题须选择一个镇或街道。", field="region_agency_id")
+            clean["region_agency_id"], clean["sector"] = region.id, ""
+    elif kind == "sector":
+        with errors.check():
+            clean["sector"] = _text(data.get("sector"), "sector", "所属行业", required="行业性问题须填写所属行业。")
+            clean["region_agency_id"] = None
     measure = data.get("measure") or "interview"
     if measure not in MEASURES:
-        raise DomainError("柔性执法方式无效。", field="measure")
+        errors.add("measure", "柔性执法方式无效。")
     clean["measure"] = measure
-    duration = _int(data.get("duration_minutes") or 90, "duration_minutes", "约谈时长应为分钟数。")
-    if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise DomainError(f"约谈时长应在 {MIN_DURATION}–{MAX_DURATION} 分钟之间。", field="duration_minutes")
-    clean["duration_minutes"] = duration
-    room_id = data.get("room_id")
-    clean["room_id"] = sched.get_room(room_id).id if room_id not in (None, "", 0, "0") else None
-    for key in ("matter", "legal_basis"):
-        clean[key] = str(data.get(key) or "").strip()[:4000]
-    lead = _agency(data.get("lead_agency_id") or getattr(actor, "agency_id", None), "lead_agency_id", "牵头单位")
-    if creating and not actor.is_office and lead.id != actor.agency_id:
-        raise DomainError("联络员只能以本单位为牵头单位发起约谈。", field="lead_agency_id")
+    with errors.check():
+        duration = _int(data.get("duration_minutes") or 90, "duration_minutes", "约谈时长应为分钟数。")
+        if not MIN_DURATION <= duration <= MAX_DURATION:
+            raise DomainError(f"约谈时长应在 {MIN_DURATION}–{MAX_DURATION} 分钟之间。", field="duration_minutes")
+        clean["duration_minutes"] = duration
+    with errors.check():
+        room_id = data.get("room_id")
+        clean["room_id"] = sched.get_room(room_id).id if room_id not in (None, "", 0, "0") else None
+    for key, label in (("matter", "约谈事项"), ("legal_basis", "法律依据")):
+        with errors.check():
+            clean[key] = _text(data.get(key), key, label)
+    lead = None
+    with errors.check():
+        lead = _agency(data.get("lead_agency_id") or getattr(actor, "agency_id", None), "lead_agency_id", "牵头单位")
+        if creating and not actor.is_office and lead.id != actor.agency_id:
+            raise DomainError("联络员只能以本单位为牵头单位发起约谈。", field="lead_agency_id")
     clean["lead"] = lead
-    # The matter's item on the lead agency's published lists (kept as named even after a list revision).
-    from coord.lists import services as lists
+    if lead is not None:
+        # The matter's item on the lead agency's published lists (kept as named even after a list revision).
+        from coord.lists import services as lists
 
-    item = lists.published_item(lead, data.get("list_item_id"), keep=current_item_id)
-    clean["list_item_id"] = item.id if item else None
-    clean["agencies"], clean["users"] = _people(
-        lead, _ids(data.get("agency_ids"), "agency_ids"), _ids(data.get("participant_ids"), "participant_ids"))
+        with errors.check():
+            item = lists.published_item(lead, data.get("list_item_id"), keep=current_item_id)
+            clean["list_item_id"] = item.id if item else None
+        with errors.check():
+            clean["agencies"], clean["users"] = _people(
+                lead, _ids(data.get("agency_ids"), "agency_ids"), _ids(data.get("participant_ids"), "participant_ids"))
+    if own:
+        errors.raise_if_any()
     return clean
 
 
@@ -378,15 +443,28 @@ def create(actor: Any, data: dict[str, Any], *, now: datetime | None = None) -> 
         raise Forbidden("只有联络员或领导小组办公室可以发起约谈。")
     start = data.get("start")
     write_lock(db.session)
-    clean = _clean(data, actor, creating=True)
-    party = _party(data.get("party"))
-    attendees = _attendees(data.get("attendees"))
+    errors = Errors()
+    clean = _clean(data, actor, creating=True, errors=errors)
+    attendees: list[PartyAttendee] = []
+    with errors.check():
+        attendees = _attendees(data.get("attendees"))
+    picked = None
+    with errors.check():  # refused with the rest: the caller rolls back a party it may have added
+        picked = _party(data.get("party"))
+    errors.raise_if_any()
     lead, agencies, users = clean.pop("lead"), clean.pop("agencies"), clean.pop("users")
-    interview = Interview(**clean, party=party, lead_agency_id=lead.id, created_by_id=actor.id, status="draft")
+    interview = Interview(**clean, party=picked.party, lead_agency_id=lead.id, created_by_id=actor.id,
+                          status="draft")
     interview.attendees = attendees
     _apply_people(interview, lead, agencies, users)
     db.session.add(interview)
     db.session.flush()
+    if picked.changes:
+        audit.record(actor, "interview.party_update", "interview", interview.id, agencies=interview.agency_ids,
+                     summary="更新当事人登记：" + "；".join(f"{PARTY_LABELS[k]}“{old}”改为“{new}”"
+                                                   for k, (old, new) in picked.changes.items()),
+                     before={k: old for k, (old, _new) in picked.changes.items()} | {"party_id": picked.party.id},
+                     after={k: new for k, (_old, new) in picked.changes.items()} | {"party_id": picked.party.id})
     if start is not None:
         _occupy(interview, start, now=now)  # books before any audit entry (lock order, see _occupy)
         interview.status = "scheduled"
@@ -514,7 +592,8 @@ def cancel(actor: Any, interview_id: Any, reason: str) -> Interview:
         raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能取消。")
     before = {"status": interview.status}
     sched.release(interview.id)
-    interview.status, interview.cancel_reason = "cancelled", reason[:2000]
+    _text(reason, "reason", "取消原因")
+    interview.status, interview.cancel_reason = "cancelled", reason
     bump_sequence(interview)
     audit.record(actor, "interview.cancel", "interview", interview.id, agencies=interview.agency_ids,
                  summary=f"取消约谈：{reason}", before=before, after={"status": "cancelled", "reason": reason})
@@ -554,7 +633,8 @@ def respond(actor: Any, interview_id: Any, decision: str, reason: str = "") -> I
     if decision == "declined" and not reason:
         raise DomainError("拒绝时须填写原因。", field="reason")
     before = {"confirmation": row.confirmation, "reason": row.reason}
-    row.confirmation, row.reason = decision, reason[:2000]
+    _text(reason, "reason", "原因")
+    row.confirmation, row.reason = decision, reason
     row.responded_at, row.responded_by_id = utcnow(), actor.id
     label = "确认参加" if decision == "confirmed" else f"拒绝参加（{reason}）"
     audit.record(actor, f"interview.{decision}", "interview", interview.id, agencies=interview.agency_ids,
@@ -642,7 +722,8 @@ def add_item(actor: Any, interview_id: Any, requirement: str, deadline: date | N
         due = nth_working_day_after(deadline, 1)  # the visit: the first working day after the deadline
     except CalendarMissing as err:
         raise DomainError(str(err), field="deadline") from err
-    item = RectificationItem(interview_id=interview.id, requirement=requirement[:4000], deadline=deadline,
+    _text(requirement, "requirement", "整改要求")
+    item = RectificationItem(interview_id=interview.id, requirement=requirement, deadline=deadline,
                              source=source if source in ("interview", "minutes") else "interview",
                              created_by_id=actor.id)
     db.session.add(item)
@@ -690,7 +771,8 @@ def record_visit(actor: Any, follow_up_id: Any, result: str, notes: str, *, now:
     notes = (notes or "").strip()
     if result == "not_rectified" and not notes:
         raise DomainError("未整改时请填写情况说明。", field="notes")
-    visit.status, visit.result, visit.notes = "done", result, notes[:4000]
+    _text(notes, "notes", "情况说明")
+    visit.status, visit.result, visit.notes = "done", result, notes
     visit.visited_at, visit.visited_by_id = now or utcnow(), actor.id
     audit.record(actor, "followup.visit", "interview", visit.interview_id, agencies=visit.interview.agency_ids,
                  summary=f"回访：{FOLLOW_UP_RESULTS[result]}" + (f"（{notes[:80]}）" if notes else ""),

@@ -107,7 +107,8 @@ def _form_data(form) -> dict:
         "sector": form.get("sector", ""),
         "party": {"kind": form.get("party_kind") or None, "name": form.get("party_name", ""),
                   "credit_code": form.get("party_credit_code", ""), "id_number": form.get("party_id_number", ""),
-                  "address": form.get("party_address", ""), "contact_phone": form.get("party_phone", "")},
+                  "address": form.get("party_address", ""), "contact_phone": form.get("party_phone", ""),
+                  "on_match": form.get("party_choice") or None},
         "attendees": attendees,
         "lead_agency_id": form.get("lead_agency_id") or current_user.agency_id,
         "agency_ids": _ids("agency_ids", form),
@@ -134,6 +135,14 @@ def _people_for(lead_id: int | None, agency_ids: list[int]) -> list[tuple[Agency
     return [(agencies[i], grouped[i]) for i in grouped]
 
 
+def field_errors(err: DomainError) -> dict[str, str]:
+    """Every message of a refusal by field (a form shows each beside its field)."""
+    errors = dict(err.details.get("errors") or {})
+    if not errors:
+        errors[err.field or "_"] = err.message
+    return errors
+
+
 def _form_context(values: dict, **extra) -> dict:
     today = local_today()
     lead_id = to_int(values.get("lead_agency_id")) or current_user.agency_id
@@ -144,7 +153,8 @@ def _form_context(values: dict, **extra) -> dict:
         "people": _people_for(lead_id, values.get("agency_ids") or []), "lead_id": lead_id,
         "window_from": values.get("window_from") or today.isoformat(),
         "window_to": values.get("window_to") or (today + timedelta(days=45)).isoformat(),
-        "rules": current_rules(), **extra,
+        "rules": current_rules(), "limits": services.LIMITS, "party_choices": services.PARTY_CHOICES,
+        "errors": {}, **extra,
     }
 
 
@@ -173,7 +183,8 @@ def new():
     except DomainError as err:
         db.session.rollback()
         return render_template("interviews/new.html", error=err.message, error_field=err.field,
-                               **_form_context(values)), 400
+                               **_form_context(values, errors=field_errors(err),
+                                               stored_party=err.details.get("stored_party"))), 400
     flash("约谈已创建并排期。" if interview.status == "scheduled" else "约谈草稿已保存。", "success")
     return redirect(url_for("interviews.show", interview_id=interview.id), 303)
 
@@ -231,7 +242,10 @@ def _show(interview, status: int = 200, **extra):
         "results": FOLLOW_UP_RESULTS, "rooms": sched.list_rooms(), "now": datetime.now().astimezone(),
         "people": _people_for(interview.lead_agency_id, [a.agency_id for a in interview.agencies]),
         "agencies": _agencies(), "today": local_today(), "verdict": _verdict(interview),
-        "visible_leads": _visible_leads([v for item in interview.items for v in item.follow_ups]), **extra,
+        "visible_leads": _visible_leads([v for item in interview.items for v in item.follow_ups]),
+        # A refused form is shown again with what was typed (which form: the last part of the path).
+        "sent": request.form if request.method == "POST" else {},
+        "sent_to": request.path.rsplit("/", 1)[-1] if request.method == "POST" else "", **extra,
     }
     return render_template("interviews/show.html", **ctx), status
 
@@ -408,5 +422,6 @@ def escalate(follow_up_id: int):
             flash(f"已升级处理：线索 {visit.lead.number} 已移交{visit.lead.to_agency.name}。", "success")
             return redirect(url_for("referrals.show", lead_id=visit.lead_id), 303)
     return render_template("interviews/escalate.html", visit=visit, form=form, error=error,
+                           errors=field_errors(error) if error else {},
                            receivers=referrals.receivers(), kinds=referrals.kinds(), urgency=URGENCY,
                            max_mb=storage.max_bytes() // (1024 * 1024)), status

@@ -768,7 +768,7 @@ def mail_minutes(actor: Any, interview_id: Any) -> tuple[int, list[str]]:
             f"约谈（{interview.title}）的约谈笔录（第 {rev.number} 版"
             f"{'，更正原因：' + rev.reason if rev.reason else ''}）。\n\n{interview.lead_agency.name}\n")
     message = queue_mail(to, f"约谈笔录：{interview.title}", text, attachments=[(name, "application/pdf", rev.pdf)],
-                         key=key)
+                         key=key, about=("interview", interview.id))
     if message is None:
         raise DomainError("参加人员的邮箱地址均无效，无法发送。")
     audit.record(actor, "minutes.mail", "interview", interview.id, agencies=interview.agency_ids,

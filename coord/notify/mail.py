@@ -64,7 +64,7 @@ def envelope_recipients(row: OutboxMessage) -> list[str]:
 def send(config: Mapping, msg: EmailMessage, sender: str, recipients: list[str]) -> dict:
     """One SMTP conversation. Returns the recipients the server refused (the rest got it)."""
     try:
-        with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]),
+        with smtplib.SMTP(config.get("MAIL_SERVER") or "127.0.0.1", int(config.get("MAIL_PORT") or 25),
                           timeout=float(config.get("MAIL_TIMEOUT", 30))) as smtp:
             if config.get("MAIL_USE_TLS"):
                 smtp.starttls(context=ssl.create_default_context())
@@ -86,7 +86,8 @@ def send(config: Mapping, msg: EmailMessage, sender: str, recipients: list[str])
         # A wrong password is fixed by the administrator, not by time: keep retrying meanwhile.
         raise TemporaryFailure(f"邮件服务器认证失败：{err.smtp_code} {_text(err.smtp_error)}") from err
     except (OSError, smtplib.SMTPException) as err:
-        raise TemporaryFailure(f"无法连接邮件服务器：{type(err).__name__}: {err}") from err
+        server = f"{config.get('MAIL_SERVER') or '127.0.0.1'}:{config.get('MAIL_PORT') or 25}"
+        raise TemporaryFailure(f"无法连接邮件服务器 {server}（{type(err).__name__}: {err}）") from err
 
 
 def _text(value: bytes | str) -> str:

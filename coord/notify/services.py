@@ -26,6 +26,7 @@ from coord.errors import DomainError, NotFound
 from coord.extensions import db
 from coord.notify import mail, sms
 from coord.notify.models import OutboxAttachment, OutboxMessage
+from coord.timeutil import fmt_local
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,14 @@ def queue_mail(
     attachments: Sequence[tuple[str, str, bytes]] = (),
     key: str | None = None,
     cc: Sequence[str] = (),
+    about: tuple[str, object] | None = None,
 ) -> OutboxMessage | None:
     """Add a message to the current transaction; it is sent after that transaction commits.
 
     Returns None when no valid recipient remains. With `key`, queueing the same key again
     returns the first row instead of a second message. `attachments` are (filename, MIME type,
     bytes). With `calendar` the message is an iMIP invitation (`calendar_method` = its METHOD).
+    `about` = (entity type, id) of the record it concerns: that record's page shows the message's fate.
     """
     if key:
         existing = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.key == key)).scalar_one_or_none()
@@ -99,7 +102,8 @@ def queue_mail(
         to_addrs=to_clean, cc_addrs=cc_clean, subject=subject.replace("\r", " ").replace("\n", " ")[:300],
         text=text, html=html, calendar=calendar,
         calendar_method=calendar_method.upper() if calendar_method else None,
-        status="queued", attempts=0, next_attempt_at=now, created_at=now, last_error="",
+        status="queued", attempts=0, next_attempt_at=now, created_at=now, last_error="", channel="email",
+        entity_type=about[0] if about else None, entity_id=str(about[1]) if about else None,
     )
     row.attachments = [OutboxAttachment(filename=f, content_type=t, data=d) for f, t, d in attachments]
     db.session.add(row)
@@ -168,6 +172,21 @@ def _forget_after_rollback(session: Session) -> None:
 
 # --- delivery (runs in the worker) ----------------------------------------------------------
 
+def transport() -> str:
+    """"smtp" or "catchall". Unset MAIL_TRANSPORT: catchall in development when no MAIL_SERVER is
+    configured (a refused connection to 127.0.0.1:25 helps nobody), smtp otherwise."""
+    config = current_app.config
+    chosen = (config.get("MAIL_TRANSPORT") or "").strip().lower()
+    if chosen in ("smtp", "catchall"):
+        return chosen
+    if config.get("MAIL_SERVER") or config.get("COORD_ENV") == "production":
+        return "smtp"
+    return "catchall"
+
+
+def _describe(row_id: int, subject: str) -> str:
+    return f"邮件 #{row_id}「{subject[:40]}」"
+
 def backoff(attempts: int) -> timedelta:
     """Exponential: base, 2×base, 4×base, ... capped at one day."""
     base = float(current_app.config.get("MAIL_RETRY_BASE_SECONDS", 60))
@@ -207,18 +226,38 @@ def deliver(message_id: int) -> str:
         log.exception("outbox message %s cannot be built", message_id)
         db.session.rollback()
         return _finish(message_id, "failed", f"邮件内容无法生成：{type(err).__name__}: {err}")
-    sender = _envelope_sender(row)
+    sender, subject = _envelope_sender(row), row.subject
     db.session.commit()  # hold no snapshot (nor lock) during the network call
+    what = _describe(message_id, subject)
+    if transport() == "catchall":
+        log.info("%s：开发模式，已投递到开发邮箱（未真正发出，收件人 %d 人），可在 /dev/mail/ 查看。"
+                 " / development: kept in the catch-all mailbox, not sent.", what, len(recipients))
+        return _finish(message_id, "sent", "", sent_at=utcnow(), transport="catchall", quiet=True)
     try:
         refused = mail.send(current_app.config, msg, sender, recipients)
     except mail.PermanentFailure as err:
-        return _finish(message_id, "failed", str(err))
+        log.error("%s 发送失败，邮件服务器拒绝且不会接受重试：%s。不再重试；请核对收件地址，"
+                  "再在“邮件发送”页面重新发送。", what, err)
+        return _finish(message_id, "failed", str(err), transport="smtp", quiet=True)
     except mail.TemporaryFailure as err:
         if attempts >= int(current_app.config.get("MAIL_MAX_ATTEMPTS", MAX_ATTEMPTS)):
-            return _finish(message_id, "failed", f"已尝试 {attempts} 次，放弃：{err}")
-        return _finish(message_id, "queued", str(err), next_attempt_at=utcnow() + backoff(attempts))
-    note = "；".join(f"{addr} 被拒收：{code}" for addr, (code, _) in refused.items())
-    return _finish(message_id, "sent", note, sent_at=utcnow())
+            log.error("%s 第 %d 次发送失败：%s。已达最多尝试次数，不再重试；请检查邮件服务器设置"
+                      "（MAIL_SERVER 等），再在“邮件发送”页面重新发送。", what, attempts, err)
+            return _finish(message_id, "failed", f"已尝试 {attempts} 次，放弃：{err}", transport="smtp", quiet=True)
+        retry_at = utcnow() + backoff(attempts)
+        log.warning("%s 第 %d 次发送失败：%s。将于 %s（北京时间）自动重试。", what, attempts, err,
+                    fmt_local(retry_at, "%H:%M:%S"))
+        return _finish(message_id, "queued", str(err), next_attempt_at=retry_at, transport="smtp", quiet=True)
+    refusals = {addr: f"{code} {mail._text(resp)}".strip() for addr, (code, resp) in refused.items()}
+    note = "；".join(f"{addr} 被拒收：{why}" for addr, why in refusals.items())
+    status = _finish(message_id, "sent", note, sent_at=utcnow(), transport="smtp", refused=refusals or None,
+                     quiet=True)  # record it first: the log line must not widen the window before the commit
+    if refusals:
+        log.warning("%s 已发送给 %d 人；%s。被拒收的地址不再重试，请核对。", what,
+                    len(recipients) - len(refusals), note)
+    else:
+        log.info("%s 已发送给 %d 人。", what, len(recipients))
+    return status
 
 
 def _deliver_sms(row: OutboxMessage) -> str:
@@ -226,6 +265,11 @@ def _deliver_sms(row: OutboxMessage) -> str:
     message_id, numbers, text, attempts = row.id, list(row.to_addrs), row.text, row.attempts
     gateway_id = row.message_id.strip("<>")
     db.session.commit()  # hold no snapshot (nor lock) during the network call
+    if transport() == "catchall" and not sms.setting(current_app.config, "SMS_GATEWAY_URL"):
+        # Development without a gateway: shown on /dev/mail/ with the mail, never sent.
+        log.info("短信 #%s：开发模式，已投递到开发邮箱（未真正发出，%d 个号码）。 / development: kept, not sent.",
+                 message_id, len(numbers))
+        return _finish(message_id, "sent", "", sent_at=utcnow(), transport="catchall", quiet=True)
     answers = []
     try:
         for number in numbers:
@@ -243,7 +287,7 @@ def _envelope_sender(row: OutboxMessage) -> str:
     return parseaddr(row.sender)[1] or row.sender
 
 
-def _finish(message_id: int, status: str, error: str, **values) -> str:
+def _finish(message_id: int, status: str, error: str, *, quiet: bool = False, **values) -> str:
     write_lock(db.session)
     db.session.execute(
         sa.update(OutboxMessage)
@@ -252,7 +296,8 @@ def _finish(message_id: int, status: str, error: str, **values) -> str:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    log.info("outbox message %s: %s %s", message_id, status, error)
+    if not quiet:
+        log.info("邮件 #%s：%s %s", message_id, status, error)
     return status
 
 
@@ -283,6 +328,37 @@ def release_stale(now: datetime | None = None) -> int:
     )
     db.session.commit()
     return result.rowcount
+
+
+# --- what became of the messages about a record ---------------------------------------------
+
+def messages_about(entity_type: str, entity_id: object, limit: int = 20) -> list[OutboxMessage]:
+    """The messages queued about one record, newest first (its page says what became of each)."""
+    stmt = (sa.select(OutboxMessage)
+            .where(OutboxMessage.entity_type == entity_type, OutboxMessage.entity_id == str(entity_id))
+            .order_by(OutboxMessage.id.desc()).limit(limit))
+    return list(db.session.execute(stmt).scalars())
+
+
+# --- the development mailbox (catch-all) -----------------------------------------------------
+
+def caught_messages(actor, limit: int = 200) -> list[OutboxMessage]:
+    """What the catch-all kept (or would send): the office sees all, others the mail addressed to them."""
+    stmt = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    rows = list(db.session.execute(stmt).scalars())
+    return [r for r in rows if actor.is_office or _addressed_to(r, actor)]
+
+
+def _addressed_to(row: OutboxMessage, actor) -> bool:
+    mine = (getattr(actor, "email", "") or "").lower()
+    return bool(mine) and any(mine == parseaddr(a)[1].lower() for a in row.recipients)
+
+
+def caught_message(actor, message_id: int) -> OutboxMessage:
+    row = db.session.get(OutboxMessage, message_id) if 0 < message_id < 2**31 else None
+    if row is None or not (actor.is_office or _addressed_to(row, actor)):
+        raise NotFound("邮件不存在或您无权查看。")
+    return row
 
 
 # --- the admin page -------------------------------------------------------------------------

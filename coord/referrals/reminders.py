@@ -74,7 +74,7 @@ def send_reminders(now: datetime | None = None) -> int:
             continue
         agencies = [lead.to_agency_id] + ([lead.from_agency_id] if stage == "overdue" else [])
         subject, text = _message(lead, stage, services.days_left(today, lead.due_on, days))
-        if queue_mail(_recipients(agencies), subject, text, key=key) is not None:
+        if queue_mail(_recipients(agencies), subject, text, key=key, about=("lead", lead.id)) is not None:
             queued += 1
         events.announce(events.lead_clock_overdue if stage == "overdue" else events.lead_clock_warning, lead.id,
                         clock=lead.clock, due_on=lead.due_on)

@@ -20,7 +20,7 @@ from coord.agencies.models import Agency
 from coord.audit import services as audit
 from coord.credit_code import is_valid_credit_code as valid_credit_code
 from coord.dbtypes import utcnow, write_lock
-from coord.errors import Conflict, DomainError, Forbidden, NotFound
+from coord.errors import Conflict, DomainError, Errors, Forbidden, NotFound, too_long
 from coord.extensions import db
 from coord.inputs import int32
 from coord.lists import services as lists
@@ -87,7 +87,7 @@ def _text(data: dict, key: str, label: str, limit: int, *, required: bool = Fals
     if required and not value:
         raise DomainError(f"请填写{label}。", field=key)
     if len(value) > limit:
-        raise DomainError(f"{label}不能超过 {limit} 个字符。", field=key)
+        raise DomainError(too_long(label, limit, len(value)), field=key)
     return value
 
 
@@ -271,42 +271,51 @@ def _receiving_agency(value: Any, sender_id: int) -> Agency:
 
 
 def _clean_lead(data: dict, sender_id: int) -> dict:
-    receiver = _receiving_agency(data.get("to_agency_id"), sender_id)
-    item = lists.published_item(receiver, data.get("list_item_id"))
-    clean: dict[str, Any] = {
-        "to_agency_id": receiver.id,
-        "list_item_id": item.id if item else None,
-        "party_name": _text(data, "party_name", "当事人名称", 200, required=True),
-        "facts": _text(data, "facts", "线索事实", 10000, required=True),
-        "matter": _text(data, "matter", "涉嫌违法事项", 200, required=True),
-        "place": _text(data, "place", "发生地点", 200),
-        "legal_basis": _text(data, "legal_basis", "法律依据", 4000),
-    }
-    code = _text(data, "party_credit_code", "统一社会信用代码", 18).upper()
-    if code and not valid_credit_code(code):
-        raise DomainError("统一社会信用代码格式或校验位不正确（应为 18 位，符合 GB 32100）。",
-                          field="party_credit_code")
-    clean["party_credit_code"] = code
+    """The lead's fields, checked; every broken rule is reported at once (Invalid), not just the first."""
+    errors = Errors()
+    clean: dict[str, Any] = {}
+    receiver = None
+    with errors.check():
+        receiver = _receiving_agency(data.get("to_agency_id"), sender_id)
+        clean["to_agency_id"] = receiver.id
+    if receiver is not None:
+        with errors.check():
+            item = lists.published_item(receiver, data.get("list_item_id"))
+            clean["list_item_id"] = item.id if item else None
+    for key, label, limit, required in (("party_name", "当事人名称", 200, True), ("facts", "线索事实", 10000, True),
+                                        ("matter", "涉嫌违法事项", 200, True), ("place", "发生地点", 200, False),
+                                        ("legal_basis", "法律依据", 4000, False)):
+        with errors.check():
+            clean[key] = _text(data, key, label, limit, required=required)
+    with errors.check():
+        code = _text(data, "party_credit_code", "统一社会信用代码", 18).upper()
+        if code and not valid_credit_code(code):
+            raise DomainError("统一社会信用代码格式或校验位不正确（应为 18 位，符合 GB 32100）。",
+                              field="party_credit_code")
+        clean["party_credit_code"] = code
     urgency = (data.get("urgency") or "normal").strip()
     if urgency not in URGENCY:
-        raise DomainError("紧急程度只能是“一般”或“紧急”。", field="urgency")
+        errors.add("urgency", "紧急程度只能是“一般”或“紧急”。")
     clean["urgency"] = urgency
     occurred = data.get("occurred_on")
     if isinstance(occurred, str):
         try:
             occurred = date.fromisoformat(occurred.strip()) if occurred.strip() else None
         except ValueError:
-            raise DomainError("发生日期格式应为 YYYY-MM-DD。", field="occurred_on") from None
+            errors.add("occurred_on", "发生日期格式应为 YYYY-MM-DD。")
+            occurred = None
     clean["occurred_on"] = occurred
-    kind_value = data.get("kind_id")
-    if kind_value in (None, ""):
-        kind = db.session.execute(sa.select(LeadKind).where(LeadKind.code == "general")).scalar_one_or_none()
-    else:
-        kind_id = _int(kind_value, "线索类别", "kind_id")
-        kind = db.session.get(LeadKind, kind_id) if 0 < kind_id < 2**31 else None
-    if kind is None or not kind.active:
-        raise DomainError("请选择有效的线索类别。", field="kind_id")
-    clean["kind"] = kind
+    with errors.check():
+        kind_value = data.get("kind_id")
+        if kind_value in (None, ""):
+            kind = db.session.execute(sa.select(LeadKind).where(LeadKind.code == "general")).scalar_one_or_none()
+        else:
+            kind_id = _int(kind_value, "线索类别", "kind_id")
+            kind = db.session.get(LeadKind, kind_id) if 0 < kind_id < 2**31 else None
+        if kind is None or not kind.active:
+            raise DomainError("请选择有效的线索类别。", field="kind_id")
+        clean["kind"] = kind
+    errors.raise_if_any()
     return clean
 
 
@@ -559,13 +568,9 @@ def merge(actor: Any, lead_id: int, into_id: Any, now: datetime | None = None) -
     """Merge a duplicate into another lead of the same receiver; both keep their history."""
     now = _now(now)
     lead = _lead_for_change(actor, lead_id)
-    target_id = _int(into_id, "合并目标线索", "into_id")
-    if target_id == lead.id:
+    target = merge_target(actor, into_id)
+    if target.id == lead.id:
         raise DomainError("不能将线索合并到其自身。", field="into_id")
-    try:
-        target = get_lead(actor, target_id)
-    except NotFound:
-        raise DomainError("合并目标线索不存在或您无权查看。", field="into_id") from None
     if not actor.is_office:
         _receiver(actor, lead, "合并")
     if target.to_agency_id != lead.to_agency_id:
@@ -582,6 +587,29 @@ def merge(actor: Any, lead_id: int, into_id: Any, now: datetime | None = None) -
     events.announce(events.lead_merged, lead.id, actor=actor, into_id=target.id)
     db.session.commit()
     return lead
+
+
+def merge_target(actor: Any, value: Any) -> Lead:
+    """The lead to merge into, by its number (XS2026000008, as people know it) or its id."""
+    text = str(value if value is not None else "").strip().upper()
+    if not text:
+        raise DomainError("请填写要并入的线索编号（如 XS2026000001）。", field="into_id")
+    if text.isdigit() and not text.startswith("XS"):
+        target_id = int(text)
+        lead = db.session.get(Lead, target_id) if 0 < target_id < 2**31 else None
+    else:
+        lead = db.session.execute(sa.select(Lead).where(Lead.number == text[:30])).scalar_one_or_none()
+    if lead is None or not can_see(actor, lead):
+        raise DomainError(f"线索 {text[:30]} 不存在或您无权查看。", field="into_id")
+    return lead
+
+
+def merge_candidates(actor: Any, lead: Lead, limit: int = 100) -> list[Lead]:
+    """Open leads of the same receiver that `lead` could be merged into (newest first), for the picker."""
+    stmt = (sa.select(Lead).where(Lead.to_agency_id == lead.to_agency_id, Lead.id != lead.id,
+                                  Lead.state.not_in(("closed", "merged")))
+            .order_by(Lead.id.desc()).limit(limit))
+    return [c for c in db.session.execute(stmt).scalars() if can_see(actor, c)]
 
 
 def supervise(actor: Any, lead_id: int, note: str, now: datetime | None = None) -> Supervision:

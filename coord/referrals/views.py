@@ -51,7 +51,15 @@ def _show(lead_id: int, error: DomainError | None = None, status: int = 200, for
         supervisions=services.supervisions_of(lead), merged=services.merged_from(lead),
         receivers=services.receivers(), outcomes=OUTCOMES, measures=MEASURES, error=error,
         form=form, verdict=verdict, source=_source(lead), current_item=_current_item(lead),
+        merge_candidates=services.merge_candidates(current_user, lead) if lead.state not in ("closed", "merged")
+        else [], errors=_field_errors(error),
     ), status
+
+
+def _field_errors(err: DomainError | None) -> dict[str, str]:
+    if err is None:
+        return {}
+    return dict(err.details.get("errors") or {}) or {err.field or "_": err.message}
 
 
 def _source(lead) -> dict | None:
@@ -124,7 +132,10 @@ def new():
             flash(f"线索 {lead.number} 已移交{lead.to_agency.name}。", "success")
             return redirect(url_for("referrals.show", lead_id=lead.id), 303)
     status = _status(error)
-    return render_template("referrals/new.html", form=form, error=error, kinds=services.kinds(),
+    if error is not None and any(f.filename for f in request.files.getlist("files")):
+        form["_had_files"] = "1"  # a browser cannot be given the chosen files back: say so beside the field
+    return render_template("referrals/new.html", form=form, error=error, errors=_field_errors(error),
+                           kinds=services.kinds(),
                            receivers=services.receivers(), urgency=URGENCY,
                            max_mb=storage.max_bytes() // (1024 * 1024)), status
 

@@ -13,7 +13,7 @@ from coord.accounts.models import User
 from coord.accounts.scoping import may_see, require_writer
 from coord.audit import services as audit
 from coord.dbtypes import write_lock
-from coord.errors import DomainError, NotFound
+from coord.errors import DomainError, NotFound, too_long
 from coord.extensions import db
 from coord.inputs import int32
 from coord.scheduling.models import LONG_BLOCK, Booking, BusyBlock, Room
@@ -78,13 +78,17 @@ def save_room(actor: Any, data: dict[str, Any], room_id: int | None = None) -> R
     clash = db.session.execute(sa.select(Room.id).where(Room.name == name)).scalar_one_or_none()
     if clash is not None and clash != room_id:
         raise DomainError("已有同名会议室。", field="name")
+    location = str(data.get("location") or "").strip()
+    if len(location) > 200:  # refused, never cut
+        raise DomainError(too_long("位置", 200, len(location)), field="location")
+    if len(email) > 254:
+        raise DomainError(too_long("会议室邮箱", 254, len(email)), field="email")
     write_lock(db.session)
     room = db.session.get(Room, room_id) if room_id else Room()
     if room is None:
         raise NotFound("会议室不存在。")
     before = room.snapshot() if room_id else None
-    room.name, room.location, room.capacity, room.email = name, str(data.get("location") or "").strip()[:200], \
-        capacity, email[:254]
+    room.name, room.location, room.capacity, room.email = name, location, capacity, email
     room.agency_id = int(agency_id) if agency_id else None
     room.active = bool(data.get("active", True))
     db.session.add(room)

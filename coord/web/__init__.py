@@ -1,6 +1,8 @@
 """Site-wide pages: home, health check, errors, template helpers."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, render_template, request
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
@@ -65,14 +67,18 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["nav_more"] = NAV_MORE
     app.jinja_env.globals["nav_badge"] = nav_badge
     app.jinja_env.globals["nav_links"] = nav_links
+    app.jinja_env.globals["nav_visible"] = nav_visible
+    from coord.agencies.models import grouped
+
+    app.jinja_env.filters["grouped_agencies"] = grouped
 
     @app.context_processor
     def inject():
         return {"htmx_request": bool(htmx)}
 
 
-# (endpoint, label, who may see it: "all" | "office" | a permission of coord.accounts.permissions),
-# in the order of the policy's work.
+# (endpoint, label, who may see it: "all" | "office" | a permission of coord.accounts.permissions | "dev" —
+# everybody, while development mail is caught instead of sent), in the order of the policy's work.
 NAV: list[tuple[str, str, str]] = [
     ("web.home", "首页", "all"),
     ("interviews.index", "联合约谈", "all"),
@@ -93,10 +99,12 @@ NAV: list[tuple[str, str, str]] = [
     ("notify.index", "邮件发送", "office"),
     ("party.feedback_page", "当事人评价", "office"),
     ("mailin.quarantine", "收件隔离", "office"),
+    ("notify.devmail", "开发邮箱", "dev"),
 ]
 # Shown under 更多 in the top bar (still cards on the home page).
 NAV_MORE = {"scheduling.busy", "calendar.index", "workdays.index", "audit.index", "referrals.figures",
-            "accounts.users", "accounts.login_log", "notify.index", "party.feedback_page", "mailin.quarantine"}
+            "accounts.users", "accounts.login_log", "notify.index", "party.feedback_page", "mailin.quarantine",
+            "notify.devmail"}
 
 # Optional count badges on nav entries: endpoint -> fn(user) -> int (0 shows nothing).
 NAV_BADGES: dict = {}
@@ -109,24 +117,38 @@ def nav_badge(endpoint: str) -> int:
     return fn(current_user) if fn and current_user.is_authenticated else 0
 
 
-# The top bar's entries without what varies per request: (endpoint, URL, translated label, under 更多),
-# per (locale, office or not, script root). URLs and labels are fixed for a process, and building them
-# (16 × url_for and gettext) was a fifth of a list page's time.
-_NAV_CACHE: dict[tuple, list[tuple[str, str, str, bool]]] = {}
+def _visible(user: Any, who: str) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if who == "dev":
+        from coord.notify.services import transport
+
+        return transport() == "catchall"
+    return user.sees_nav(who)
+
+
+def nav_visible(who: str) -> bool:
+    """May the current user see a navigation entry of this kind?"""
+    from flask_login import current_user
+
+    return _visible(current_user, who)
 
 
 def nav_links(user) -> tuple[list[tuple], list[tuple]]:
     """(main, more) entries of the top bar for this request: (url, label, is current page, badge)."""
-    from flask import url_for
+    from flask import current_app, url_for
     from flask_babel import gettext
 
-    # Who sees an entry depends on the role alone (and the 三员分立 setting, fixed per process).
+    # The top bar's entries without what varies per request: (endpoint, URL, translated label, under 更多).
+    # Building them (16 × url_for and gettext) was a fifth of a list page's time, so they are kept per app,
+    # locale and role: who sees an entry depends on the role and on settings fixed for the app.
+    cache = current_app.extensions.setdefault("coord_nav", {})
     key = (str(get_locale()), user.role, request.script_root)
-    static = _NAV_CACHE.get(key)
+    static = cache.get(key)
     if static is None:
         static = [(endpoint, url_for(endpoint), gettext(label), endpoint in NAV_MORE)
-                  for endpoint, label, who in NAV if user.sees_nav(who)]
-        _NAV_CACHE[key] = static
+                  for endpoint, label, who in NAV if _visible(user, who)]
+        cache[key] = static
     here = request.endpoint
     main: list[tuple] = []
     more: list[tuple] = []

@@ -26,6 +26,14 @@ def healthz():
     return jsonify(status="ok", database=database, dialect=db.engine.dialect.name)
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on every page (and on PDFs and feeds, which have no <link>)."""
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
+
 @bp.get("/lang/<code>")
 def set_language(code: str):
     target = request.referrer if (request.referrer or "").startswith(request.host_url) else url_for("web.home")
