@@ -142,11 +142,28 @@ def test_a_gateway_that_is_down_keeps_the_row_queued(app, gateway):
 
 
 def test_without_a_gateway_the_row_waits_with_a_clear_message(app):
-    app.config["SMS_GATEWAY_URL"] = ""
+    app.config.update(SMS_GATEWAY_URL="", MAIL_TRANSPORT="smtp")  # production: messages really leave
     row = services.queue_sms(["13800001234"], "通知")
     db.session.commit()
     run_worker()
     assert "未配置短信平台" in _row(row.id).last_error and _row(row.id).status == "queued"
+
+
+def test_in_development_without_a_gateway_the_sms_is_kept_in_the_development_mailbox(app, client):
+    from tests.conftest import login
+
+    app.config.update(SMS_GATEWAY_URL="", MAIL_TRANSPORT="catchall")
+    row = services.queue_sms(["13800001234"], "您的约谈链接：http://127.0.0.1:5000/p/x", subject="约谈通知链接：开发")
+    db.session.commit()
+    run_worker()
+    kept = _row(row.id)
+    assert kept.status == "sent" and kept.transport == "catchall"
+    login(client, "admin")
+    page = client.get("/dev/mail/").get_data(as_text=True)
+    assert "约谈通知链接：开发" in page and "短信" in page
+    shown = client.get(f"/dev/mail/{row.id}").get_data(as_text=True)
+    assert "13800001234" in shown and "您的约谈链接" in shown
+    assert client.get(f"/dev/mail/{row.id}.eml").status_code == 404  # a text message is not an e-mail
 
 
 def test_the_outbox_page_shows_sms_rows(app, client):

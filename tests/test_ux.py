@@ -292,7 +292,9 @@ def test_development_mail_goes_to_the_catch_all_page(app, api, client, ahead, ca
 
 def test_the_catch_all_shows_others_only_their_own_mail(app, api, client, ahead):
     interview_id = _schedule(api, ahead)
-    row = outbox.messages_about("interview", interview_id)[0]
+    officer = user_by_name("cgj_officer").email
+    row = next(r for r in outbox.messages_about("interview", interview_id, 20)
+               if any(officer in a for a in r.recipients))  # one invitation per recipient
     login(client, "sthj_coord")  # not invited
     assert row.subject not in client.get("/dev/mail/").get_data(as_text=True)
     assert client.get(f"/dev/mail/{row.id}").status_code == 404

@@ -15,7 +15,13 @@ PERMANENT = range(500, 600)
 
 
 class PermanentFailure(Exception):
-    """The server refused the message for good; retrying would only repeat the refusal."""
+    """The server refused the message for good; retrying would only repeat the refusal.
+
+    `refused` names the recipients refused one by one ({address: "550 ..."}), when that is why."""
+
+    def __init__(self, message: str, refused: dict[str, str] | None = None):
+        super().__init__(message)
+        self.refused = refused or {}
 
 
 class TemporaryFailure(Exception):
@@ -75,7 +81,8 @@ def send(config: Mapping, msg: EmailMessage, sender: str, recipients: list[str])
         codes = [code for code, _ in err.recipients.values()]
         detail = "; ".join(f"{addr}: {code} {_text(resp)}" for addr, (code, resp) in err.recipients.items())
         if all(code in PERMANENT for code in codes):
-            raise PermanentFailure(f"所有收件人均被拒收：{detail}") from err
+            refused = {addr: f"{code} {_text(resp)}".strip() for addr, (code, resp) in err.recipients.items()}
+            raise PermanentFailure(f"所有收件人均被拒收：{detail}", refused) from err
         raise TemporaryFailure(f"收件人暂时无法投递：{detail}") from err
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
         message = f"{err.smtp_code} {_text(err.smtp_error)}"

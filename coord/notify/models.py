@@ -84,7 +84,7 @@ class OutboxMessage(db.Model):
         out = []
         for value in self.recipients:
             name, addr = parseaddr(value)
-            if self.status == "sent" and addr.lower() in refused:
+            if self.status in ("sent", "failed") and addr.lower() in refused:
                 state, detail = "refused", refused[addr.lower()]
             elif self.status == "sent":
                 state, detail = ("caught" if self.transport == "catchall" else "sent"), ""

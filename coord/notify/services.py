@@ -238,7 +238,7 @@ def deliver(message_id: int) -> str:
     except mail.PermanentFailure as err:
         log.error("%s 发送失败，邮件服务器拒绝且不会接受重试：%s。不再重试；请核对收件地址，"
                   "再在“邮件发送”页面重新发送。", what, err)
-        return _finish(message_id, "failed", str(err), transport="smtp", quiet=True)
+        return _finish(message_id, "failed", str(err), transport="smtp", refused=err.refused or None, quiet=True)
     except mail.TemporaryFailure as err:
         if attempts >= int(current_app.config.get("MAIL_MAX_ATTEMPTS", MAX_ATTEMPTS)):
             log.error("%s 第 %d 次发送失败：%s。已达最多尝试次数，不再重试；请检查邮件服务器设置"

@@ -2,13 +2,15 @@
 the catch-all mailbox (开发邮箱): every message that would have been sent, with its .ics and files."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coord.extensions import db, htmx
 from coord.notify import mail, services
-from coord.notify.models import STATUSES
+from coord.notify.models import STATUSES, OutboxMessage
 
 bp = Blueprint("notify", __name__)
 
@@ -100,7 +102,48 @@ def devmail_eml(message_id: int):
                     headers={"Content-Disposition": f'attachment; filename="message-{row.id}.eml"'})
 
 
+@dataclass
+class Delivery:
+    """One sending about a record: the rows queued together with one subject (an invitation goes as one
+    message per recipient, each with its own answer links), and what became of it for each recipient."""
+
+    first: OutboxMessage
+    rows: list[OutboxMessage]
+
+    @property
+    def subject(self) -> str:
+        return self.first.subject
+
+    @property
+    def created_at(self):
+        return self.first.created_at
+
+    @property
+    def transport(self) -> str | None:
+        return self.first.transport
+
+    @property
+    def id(self) -> int:
+        return self.first.id
+
+    @property
+    def status(self) -> str:
+        return "failed" if any(r.status == "failed" for r in self.rows) else self.first.status
+
+    def recipient_states(self) -> list:
+        return [state for row in self.rows for state in row.recipient_states()]
+
+
 @bp.app_template_global()
-def mail_deliveries(entity_type: str, entity_id: object, limit: int = 5) -> list:
-    """The latest messages about a record, for its page to say what became of each (per recipient)."""
-    return services.messages_about(entity_type, entity_id, limit)
+def mail_deliveries(entity_type: str, entity_id: object, limit: int = 5) -> list[Delivery]:
+    """The latest sendings about a record, for its page to say what became of each (per recipient)."""
+    found: list[Delivery] = []
+    for row in services.messages_about(entity_type, entity_id, limit * 20):
+        last = found[-1] if found else None
+        if last and last.subject == row.subject and abs((last.created_at - row.created_at).total_seconds()) < 5:
+            last.rows.append(row)
+        elif len(found) < limit:
+            found.append(Delivery(row, [row]))
+        else:
+            break
+    return found
