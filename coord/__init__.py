@@ -26,6 +26,9 @@ FEATURES = [
     "coord.calendar",
     "coord.minutes",
     "coord.referrals",
+    "coord.measures",
+    "coord.parties",
+    "coord.oversight",
 ]
 
 

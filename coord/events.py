@@ -87,6 +87,14 @@ calendar_days_changed = _signal(
     "calendar-days-changed", "Days of the calendar changed; sender None, data: days (list of date).")
 
 
+# --- the register of flexible measures and oversight (coord.measures, coord.oversight) ----------------
+measure_recorded = _signal(
+    "measure-recorded", "A flexible measure was entered in the register; data: kind, agency_id, source.")
+measure_files_added = _signal("measure-files-added", "Attachments were added to a register entry; data: count.")
+assessment_rules_changed = _signal(
+    "assessment-rules-changed", "The office saved a new version of the assessment rules.")
+
+
 # --- announcing and sending -------------------------------------------------------------------------
 
 @dataclass
