@@ -236,7 +236,8 @@ def compute(agencies: list[Agency], period: Period, *, today: date | None = None
     for agency_id, month, n in db.session.execute(stmt):
         add(agency_id, month, "leads.returned", n)
     bucket = _bucket(Supervision.created_at, at_bounds)
-    stmt = (sa.select(Lead.to_agency_id, bucket, sa.func.count()).join(Lead, Lead.id == Supervision.lead_id)
+    stmt = (sa.select(Lead.to_agency_id, bucket, sa.func.count()).select_from(Supervision)
+            .join(Lead, Lead.id == Supervision.lead_id)
             .where(Supervision.created_at >= s, Supervision.created_at < e, *_in(Lead.to_agency_id, ids))
             .group_by(Lead.to_agency_id, bucket))
     for agency_id, month, n in db.session.execute(stmt):
