@@ -1,5 +1,5 @@
 // Oversight dashboard charts: Apache ECharts (vendored in static/vendor/echarts), loaded only on pages
-// that have a chart. The data sits in a JSON block (no inline script: CSP script-src 'self'); each
+// that have a chart. The data sits in a data attribute as JSON (no inline script: CSP script-src 'self'); each
 // point carries the URL of the records it counts, so a click drills down like the table beside it.
 (function () {
   "use strict";
@@ -39,7 +39,8 @@
     if (horizontal) category.inverse = true;
     return {
       animation: false,
-      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
+      // richText: the tooltip is drawn by ECharts itself, not as HTML with inline styles (which the CSP blocks).
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, renderMode: "richText"},
       legend: {type: "scroll", top: 0},
       grid: {left: 8, right: 24, top: 40, bottom: 8, containLabel: true},
       xAxis: horizontal ? value : category,
@@ -67,7 +68,7 @@
     if (!block) return;
     var targets = (root || document).querySelectorAll("[data-chart]:not([data-rendered])");
     if (!targets.length) return;
-    var data = JSON.parse(block.textContent);
+    var data = JSON.parse(block.getAttribute("data-charts"));
     loadECharts(block.getAttribute("data-echarts")).then(function (echarts) {
       targets.forEach(function (el) {
         var spec = data[el.getAttribute("data-chart")];
