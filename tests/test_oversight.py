@@ -2,6 +2,7 @@
 drill-down lists exactly the records it counts, months follow Beijing time, scoping, empty periods."""
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from datetime import date, datetime
@@ -10,12 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from coord.audit.models import AuditEntry
 from coord.extensions import db
 from coord.interviews import services as interviews
 from coord.interviews.models import FollowUp, Interview, InterviewAgency
 from coord.measures import services as measures
 from coord.measures.models import KINDS, Measure
-from coord.oversight.models import LeadReturn
 from coord.referrals import services as referrals
 from coord.referrals.models import Lead, Supervision
 from coord.timeutil import local_today
@@ -118,9 +119,11 @@ def expected(start: date = START, end: date = END) -> dict[int, dict]:
         leads["ack_on_time"] += lead.ack_on_time is True
         leads["reply_on_time"] += lead.reply_on_time is True
         leads["overdue"] += bool(lead.late or (lead.due_on is not None and lead.due_on < today))
-    for r in db.session.execute(sa.select(LeadReturn)).scalars():
-        if _in(r.returned_at, start, end):
-            row(r.agency_id)["leads"]["returned"] += 1
+    # Returns: the audit trail names the agency that returned the lead; the lead keeps when (each lead
+    # here is returned once).
+    for entry in db.session.execute(sa.select(AuditEntry).where(AuditEntry.action == "lead.return")).scalars():
+        if _in(db.session.get(Lead, int(entry.entity_id)).returned_at, start, end):
+            row(json.loads(entry.after)["to_agency_id"])["leads"]["returned"] += 1
     for s in db.session.execute(sa.select(Supervision)).scalars():
         if _in(s.created_at, start, end):
             row(db.session.get(Lead, s.lead_id).to_agency_id)["leads"]["supervised"] += 1

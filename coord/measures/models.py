@@ -51,7 +51,7 @@ class Measure(db.Model):
     __tablename__ = "measure"
     __table_args__ = (
         # The oversight figures count measures per agency, period and kind from this index alone.
-        sa.Index("ix_measure_agency_on_kind", "agency_id", "measure_on", "kind"),
+        sa.Index("ix_measure_agency_kind_on", "agency_id", "kind", "measure_on"),
         sa.Index("ix_measure_on", "measure_on"),
         sa.CheckConstraint(
             "kind IN ('persuasion', 'notice_advice', 'interview', 'mediation', 'follow_up')", name="ck_measure_kind"),

@@ -1,8 +1,9 @@
 """Facts the oversight figures need that no feature keeps, and the assessment rules.
 
-`LeadReturn`: which agency returned (退回) a lead, and when. The lead itself only remembers its
-current receiver (a redirected lead belongs to the new one), so the figures keep their own record,
-fed by the `lead_returned` event (and filled from the audit trail by the migration).
+`LeadEvent`: which agency returned (退回) a lead, or was supervised (督办) on it, and when. The lead
+itself only remembers its current receiver (a redirected lead belongs to the new one), so the figures
+keep their own record, fed by the `lead_returned` and `lead_supervised` events (and filled from the
+audit trail by the migration).
 
 `AssessmentRules`: the office's indicators and weights, one row per version (never updated).
 """
@@ -16,15 +17,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
 
+LEAD_EVENT_KINDS = ("returned", "supervised")
 
-class LeadReturn(db.Model):
-    __tablename__ = "oversight_lead_return"
-    __table_args__ = (sa.Index("ix_oversight_lead_return_at", "returned_at", "agency_id"),)
+
+class LeadEvent(db.Model):
+    __tablename__ = "oversight_lead_event"
+    __table_args__ = (sa.Index("ix_oversight_lead_event", "kind", "at", "agency_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), nullable=False)  # returned | supervised
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("lead.id"), nullable=False, index=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), nullable=False)
-    returned_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 class AssessmentRules(db.Model):

@@ -9,7 +9,7 @@ Create Date: 2026-12-01 09:00:00
 - `measure` (柔性执法台账) with `measure_officer` and `measure_file`.
 - `follow_up.item_id` and `follow_up.interview_id` become nullable: a visit may come from a measure's
   observation period (the measure names it in `measure.observation_visit_id`).
-- `oversight_lead_return`: who returned which lead when (filled here from the audit trail).
+- `oversight_lead_event`: who returned which lead, or was supervised on it, when (filled from the audit trail).
 - `assessment_rules`: versioned indicators and weights.
 - `ix_lead_oversight`: a covering index for the figures of leads received per agency and period.
 """
@@ -110,7 +110,7 @@ def upgrade():
     sa.UniqueConstraint('lead_id')
     )
     with op.batch_alter_table('measure', schema=None) as batch_op:
-        batch_op.create_index('ix_measure_agency_on_kind', ['agency_id', 'measure_on', 'kind'], unique=False)
+        batch_op.create_index('ix_measure_agency_kind_on', ['agency_id', 'kind', 'measure_on'], unique=False)
         batch_op.create_index('ix_measure_on', ['measure_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_measure_party_id'), ['party_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_measure_list_item_id'), ['list_item_id'], unique=False)
@@ -144,19 +144,20 @@ def upgrade():
     with op.batch_alter_table('measure_file', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_measure_file_measure_id'), ['measure_id'], unique=False)
 
-    lead_return = op.create_table('oversight_lead_return',
+    lead_event = op.create_table('oversight_lead_event',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('lead_id', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=False),
-    sa.Column('returned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], ),
     sa.ForeignKeyConstraint(['lead_id'], ['lead.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('oversight_lead_return', schema=None) as batch_op:
-        batch_op.create_index('ix_oversight_lead_return_at', ['returned_at', 'agency_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_oversight_lead_return_lead_id'), ['lead_id'], unique=False)
-    _backfill_returns(lead_return)
+    with op.batch_alter_table('oversight_lead_event', schema=None) as batch_op:
+        batch_op.create_index('ix_oversight_lead_event', ['kind', 'at', 'agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oversight_lead_event_lead_id'), ['lead_id'], unique=False)
+    _backfill_lead_events(lead_event)
 
     op.create_table('assessment_rules',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -176,14 +177,15 @@ def upgrade():
                                                     'reply_on_time', 'due_on'], unique=False)
 
 
-def _backfill_returns(table):
-    """Returns made before this migration: from the audit trail (the lead's snapshot after the return
-    names the agency that returned it)."""
+def _backfill_lead_events(table):
+    """Returns and supervisions made before this migration, from the audit trail: the lead's snapshot
+    after the step names the agency that returned it, or that was supervised."""
     conn = op.get_bind()
     rows = conn.execute(sa.text(
-        "SELECT entity_id, at, after FROM audit_entry WHERE action = 'lead.return' AND entity_type = 'lead'"))
+        "SELECT action, entity_id, at, after FROM audit_entry "
+        "WHERE action IN ('lead.return', 'lead.supervise') AND entity_type = 'lead'"))
     values = []
-    for entity_id, at, after in rows:
+    for action, entity_id, at, after in rows:
         try:
             agency_id = json.loads(after or "{}").get("to_agency_id")
             lead_id = int(entity_id)
@@ -192,7 +194,8 @@ def _backfill_returns(table):
         if isinstance(at, str):  # SQLite hands back its text (naive UTC, as stored)
             at = datetime.fromisoformat(at)
         if agency_id:
-            values.append({"lead_id": lead_id, "agency_id": int(agency_id), "returned_at": at})
+            kind = "returned" if action == "lead.return" else "supervised"
+            values.append({"kind": kind, "lead_id": lead_id, "agency_id": int(agency_id), "at": at})
     if values:
         op.bulk_insert(table, values)
 
@@ -201,10 +204,10 @@ def downgrade():
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.drop_index('ix_lead_oversight')
     op.drop_table('assessment_rules')
-    with op.batch_alter_table('oversight_lead_return', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_oversight_lead_return_lead_id'))
-        batch_op.drop_index('ix_oversight_lead_return_at')
-    op.drop_table('oversight_lead_return')
+    with op.batch_alter_table('oversight_lead_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oversight_lead_event_lead_id'))
+        batch_op.drop_index('ix_oversight_lead_event')
+    op.drop_table('oversight_lead_event')
     with op.batch_alter_table('measure_file', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_measure_file_measure_id'))
     op.drop_table('measure_file')
@@ -216,7 +219,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_measure_list_item_id'))
         batch_op.drop_index(batch_op.f('ix_measure_party_id'))
         batch_op.drop_index('ix_measure_on')
-        batch_op.drop_index('ix_measure_agency_on_kind')
+        batch_op.drop_index('ix_measure_agency_kind_on')
     op.drop_table('measure')
     # Visits of measures have no interview: they go with the register.
     op.execute("DELETE FROM follow_up WHERE interview_id IS NULL")
