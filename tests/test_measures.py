@@ -142,7 +142,13 @@ def test_follow_up_kind_records_the_visit_of_an_observation_period(api, client):
     visit = db.session.get(FollowUp, visit_id)
     assert visit.status == "done" and visit.result == "rectified" and visit.notes == "营业执照已置于收银台上方"
     assert len(measures_of(follow_up_id=visit_id)) == 1  # the visit listener found the entry and added none
-    # A visit done is not recorded twice.
+    # Not rectified needs the outcome (the visit's notes); a visit done is not recorded twice.
+    other = post(api, "scjg_officer", measure_data("notice_advice", party={**PARTY, "name": "丙商贸",
+                                                                          "credit_code": "91500106MA60000009"})).json
+    refused = post(api, "scjg_officer", measure_data("follow_up", party=None, result="not_rectified", outcome="",
+                                                     follow_up_id=other["observation_visit"]["id"]))
+    assert refused.status_code == 400 and refused.json["field"] == "outcome"
+    assert db.session.get(FollowUp, other["observation_visit"]["id"]).status == "pending"
     twice = post(api, "scjg_officer", measure_data("follow_up", party=None, follow_up_id=visit_id))
     assert twice.status_code == 409
 

@@ -401,7 +401,12 @@ def create(actor: Any, data: dict, uploads: Sequence[Upload] = (), *, today: dat
     visit_due = values.pop("visit_due", None)
     if "visit" in origin:
         # 回访: the visit's result is recorded with this entry, in the same transaction.
-        interviews.apply_visit(actor, origin["visit"], values["result"], values["outcome"], now=now)
+        try:
+            interviews.apply_visit(actor, origin["visit"], values["result"], values["outcome"], now=now)
+        except DomainError as err:
+            if err.field == "notes":  # the visit's notes are this entry's outcome
+                raise DomainError(err.message, field="outcome") from err
+            raise
     measure = Measure(**values, agency_id=agency.id, party=party, source="manual", created_by_id=actor.id,
                       interview_id=origin["interview"].id if "interview" in origin else None,
                       follow_up_id=origin["visit"].id if "visit" in origin else None)
