@@ -51,11 +51,13 @@ def _charts(figures: queries.Figures, sel: dict) -> dict[str, Any]:
                    "urls": [_month_url(key, sel, m[1], m[2]) for m in months]} for key in TREND_LINES],
     }
     busy = [r for r in figures.agencies if any(r.total.values())] or figures.agencies[:1]
+    ids = [r.agency.id for r in busy]
 
     def per_agency(keys: list[str]) -> dict[str, Any]:
-        return {"categories": [r.agency.name for r in busy],
+        # One link pattern per series (head + agency id + tail), not a URL per bar: oversight.js joins them.
+        return {"categories": [r.agency.name for r in busy], "ids": ids,
                 "bars": [{"name": LABELS[k], "data": [r.total[k] for r in busy],
-                          "urls": [drill_url(k, r.agency.id, period.start, period.end) for r in busy]} for k in keys]}
+                          "link": queries.drill_link(k, period.start, period.end)} for k in keys]}
 
     return {
         "trend": trend,
@@ -76,6 +78,8 @@ def dashboard():
     return render_template(
         "oversight/dashboard.html", figures=figures, sel=sel, charts_json=json.dumps(charts, ensure_ascii=False),
         charts=charts, kinds=MEASURE_KINDS, lead_metrics=LEAD_METRICS, labels=LABELS, drill=drill_url,
+        links={m: queries.drill_link(m, sel["period"].start, sel["period"].end)
+               for m in (*queries.METRICS, "measures.all")},
         month_url=_month_url, agency_kinds=AGENCY_KINDS, all_agencies=queries.agencies_for(current_user),
         today=local_today(), totals=totals, by_month=figures.month_totals(),
         measures_total=sum(totals[f"measures.{k}"] for k in MEASURE_KINDS))

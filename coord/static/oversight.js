@@ -22,7 +22,8 @@
   function seriesOf(spec, kind) {
     var out = [];
     (spec.bars || []).forEach(function (b) {
-      var s = {name: b.name, type: "bar", data: b.data, urls: b.urls, emphasis: {focus: "series"}};
+      var urls = b.urls || (b.link ? spec.ids.map(function (id) { return b.link[0] + id + b.link[1]; }) : []);
+      var s = {name: b.name, type: "bar", data: b.data, urls: urls, emphasis: {focus: "series"}};
       if (kind === "trend" || kind === "measures") s.stack = "measures";
       out.push(s);
     });
