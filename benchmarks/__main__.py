@@ -8,7 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-ALL = ["scheduling", "referrals", "feeds", "documents", "lists_import", "party", "mailin", "audit", "pages"]
+ALL = ["scheduling", "referrals", "feeds", "documents", "lists_import", "party", "mailin", "audit", "oversight",
+       "pages"]
 
 
 def main(argv: list[str]) -> int:

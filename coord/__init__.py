@@ -30,6 +30,9 @@ FEATURES = [
     "coord.party",
     "coord.mailin",
     "coord.backup",
+    "coord.measures",
+    "coord.parties",
+    "coord.oversight",
 ]
 
 

@@ -47,6 +47,49 @@ AGENCIES: list[tuple[str, str, str, bool, bool, bool]] = [
     ("区文化市场综合行政执法支队", "whzd", "authorised_org", False, True, False),
 ]
 
+DISTRICT = "重庆市沙坪坝区"
+# Full official names and document-number prefixes (文号代字) of the annex-2 departments: demo data,
+# sensible but not authoritative (the office edits them in the directory). Towns and sub-districts
+# follow one pattern (see `official`).
+OFFICIAL: dict[str, tuple[str, str]] = {
+    "bmb": ("重庆市沙坪坝区国家保密局", "沙保密"), "daj": ("重庆市沙坪坝区档案局", "沙档"),
+    "xwcbj": ("重庆市沙坪坝区新闻出版局", "沙新出"), "qwb": ("重庆市沙坪坝区人民政府侨务办公室", "沙侨"),
+    "mzzjw": ("重庆市沙坪坝区民族宗教事务委员会", "沙民宗"),
+    "wxb": ("中共重庆市沙坪坝区委网络安全和信息化委员会办公室", "沙网信"),
+    "tb": ("重庆市沙坪坝区人民政府台湾事务办公室", "沙台"), "fgw": ("重庆市沙坪坝区发展和改革委员会", "沙发改"),
+    "jw": ("重庆市沙坪坝区教育委员会", "沙教"), "jxw": ("重庆市沙坪坝区经济和信息化委员会", "沙经信"),
+    "mzj": ("重庆市沙坪坝区民政局", "沙民"), "sfj": ("重庆市沙坪坝区司法局", "沙司"),
+    "czj": ("重庆市沙坪坝区财政局", "沙财"), "rsj": ("重庆市沙坪坝区人力资源和社会保障局", "沙人社"),
+    "sthjj": ("重庆市沙坪坝区生态环境局", "沙环"), "zjw": ("重庆市沙坪坝区住房和城乡建设委员会", "沙住建"),
+    "cgj": ("重庆市沙坪坝区城市管理局", "沙城管"), "jtj": ("重庆市沙坪坝区交通局", "沙交"),
+    "nyncw": ("重庆市沙坪坝区农业农村委员会", "沙农"), "sww": ("重庆市沙坪坝区商务委员会", "沙商"),
+    "whlyw": ("重庆市沙坪坝区文化和旅游发展委员会", "沙文旅"), "wsjkw": ("重庆市沙坪坝区卫生健康委员会", "沙卫"),
+    "tyjrswj": ("重庆市沙坪坝区退役军人事务局", "沙退役"), "yjglj": ("重庆市沙坪坝区应急管理局", "沙应急"),
+    "sjj": ("重庆市沙坪坝区审计局", "沙审"), "tyj": ("重庆市沙坪坝区体育局", "沙体"),
+    "tjj": ("重庆市沙坪坝区统计局", "沙统"), "ybj": ("重庆市沙坪坝区医疗保障局", "沙医保"),
+    "rfb": ("重庆市沙坪坝区人民防空办公室", "沙人防"), "ggzyj": ("重庆市沙坪坝区公共资源交易监督管理局", "沙公资"),
+    "gafj": ("重庆市公安局沙坪坝区分局", "沙公"), "ghzyj": ("重庆市规划和自然资源局沙坪坝区分局", "沙规资"),
+    "scjgj": ("重庆市沙坪坝区市场监督管理局", "沙市监"), "xfjyzd": ("重庆市沙坪坝区消防救援支队", "沙消"),
+    "whzd": ("重庆市沙坪坝区文化市场综合行政执法支队", "沙文执"),
+}
+
+
+def official(name: str, code: str, kind: str) -> tuple[str, str]:
+    """(full name, document prefix) for a demo agency."""
+    if code in OFFICIAL:
+        return OFFICIAL[code]
+    if kind == "subdistrict":  # 小龙坎街道办事处 -> 重庆市沙坪坝区小龙坎街道办事处, 小龙坎街
+        place = name.removesuffix("街道办事处")
+        return f"{DISTRICT}{name}", f"{place}街"
+    if kind == "town":  # 歌乐山镇人民政府 -> 重庆市沙坪坝区歌乐山镇人民政府, 歌乐山镇
+        return f"{DISTRICT}{name}", name.removesuffix("人民政府")
+    return f"{DISTRICT}{name.removeprefix('区')}", ""
+
+
+def demo_phone(order: int) -> str:
+    return f"023-6536{order:04d}"
+
+
 # (username, name, agency code, role, post, certificate number)
 ACCOUNTS: list[tuple[str, str, str, str, str, str]] = [
     ("admin", "秦立新", "sfj", "admin", "领导小组办公室", "50010621000001"),
@@ -61,14 +104,21 @@ ACCOUNTS: list[tuple[str, str, str, str, str, str]] = [
 
 
 def seed_agencies() -> int:
-    existing = {c for (c,) in db.session.execute(sa.select(Agency.code)).all()}
+    existing = {a.code: a for a in db.session.execute(sa.select(Agency)).scalars()}
     added = 0
     for order, (name, code, kind, sector, enforcement, police) in enumerate(AGENCIES, start=1):
-        if code in existing:
+        full_name, prefix = official(name, code, kind)
+        agency = existing.get(code)
+        if agency is not None:
+            # Fill what an older seed did not have; never overwrite the office's edits.
+            agency.full_name = agency.full_name or full_name
+            agency.doc_prefix = agency.doc_prefix or prefix
+            agency.phone = agency.phone or demo_phone(order)
             continue
         db.session.add(Agency(
             name=name, code=code, kind=kind, is_sector_authority=sector, is_enforcement=enforcement,
             is_police=police, email=f"{code}@{MAIL_DOMAIN}", sort_order=order, active=True,
+            full_name=full_name, doc_prefix=prefix, phone=demo_phone(order),
         ))
         added += 1
     db.session.commit()
@@ -77,14 +127,18 @@ def seed_agencies() -> int:
 
 def seed_accounts(password: str) -> int:
     agencies = {a.code: a.id for a in db.session.execute(sa.select(Agency)).scalars()}
-    existing = {u for (u,) in db.session.execute(sa.select(User.username)).all()}
+    existing = {u.username: u for u in db.session.execute(sa.select(User)).scalars()}
     added = 0
     pw_hash = hash_password(password)
-    for username, name, code, role, post, cert in ACCOUNTS:
-        if username in existing or code not in agencies:
+    for order, (username, name, code, role, post, cert) in enumerate(ACCOUNTS, start=1):
+        phone = f"138{order:08d}"  # documents name a contact person with a phone (demo numbers)
+        if username in existing:
+            existing[username].phone = existing[username].phone or phone
+            continue
+        if code not in agencies:
             continue
         db.session.add(User(
-            username=username, name=name, agency_id=agencies[code], role=role, post=post,
+            username=username, name=name, agency_id=agencies[code], role=role, post=post, phone=phone,
             cert_number=cert, email=f"{username}@{MAIL_DOMAIN}", password_hash=pw_hash, active=True,
         ))
         added += 1

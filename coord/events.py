@@ -124,6 +124,14 @@ mail_quarantined = _signal(
     "mail-quarantined", "An inbound message was quarantined for the office; sender the inbound_message id; "
     "data: reason.")
 
+# --- the register of flexible measures and oversight (coord.measures, coord.oversight) ----------------
+measure_recorded = _signal(
+    "measure-recorded", "A flexible measure was entered in the register; data: kind, agency_id, source.")
+measure_files_added = _signal("measure-files-added", "Attachments were added to a register entry; data: count.")
+assessment_rules_changed = _signal(
+    "assessment-rules-changed", "The office saved a new version of the assessment rules.")
+
+
 # --- announcing and sending -------------------------------------------------------------------------
 
 @dataclass

@@ -254,7 +254,8 @@ def test_minutes_pdf_has_the_footer_on_every_page_and_the_confirmation_on_the_la
         assert "被约谈人签名：" in text and "约谈人签名：" in text and "记录人签名：" in text
         assert ("以上笔录我已看过，与我说的一致" in text) == (number == pages)
     text = pdf_tools.compact(pdf_tools.text(data))
-    for expected in ("约谈笔录", "张堃（区市场监管局，执法证号：50010621000101）", "陈志强（区城市管理局",
+    for expected in ("约谈笔录", "沙市监约〔2026〕1号", "张堃（重庆市沙坪坝区市场监督管理局，执法证号：50010621000101）",
+                     "陈志强（重庆市沙坪坝区城市管理局",
                      "记录人：李喆（执法证号：50010621000102）", "重庆某某餐饮管理有限公司",
                      "赵喆（店长）", "2026年9月24日10时05分至11时20分", "整改期限：2026年10月15日前"):
         assert expected in text, expected
@@ -276,11 +277,15 @@ def test_interview_notice_pdf(api, interview):
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     assert "attachment" in resp.headers["Content-Disposition"]
     text = pdf_tools.compact(pdf_tools.text(resp.data))
-    for expected in ("约谈通知书", "重庆某某餐饮管理有限公司：", "区市场监管局会同区城市管理局决定对你单位进行联合约谈",
+    for expected in ("约谈通知书", "沙市监约通〔2026〕1号", "重庆某某餐饮管理有限公司：",
+                     "重庆市沙坪坝区市场监督管理局会同重庆市沙坪坝区城市管理局决定对你单位进行联合约谈",
                      "约谈时间：2026年9月24日10时00分至11时30分", "约谈地点：", "区司法局第一会议室",
                      "约谈事由：油烟扰民、占道经营", "请携带以下材料", "营业执照副本复印件", "请王某（法定代表人）准时参加",
-                     "《重庆市市容环境卫生管理条例》", "联系人：张堃"):
+                     "《重庆市市容环境卫生管理条例》", "联系人：张堃，联系电话：13800000002"):
         assert expected in text, expected
+    # The same notice downloaded again keeps its 文号.
+    again = pdf_tools.compact(pdf_tools.text(api("scjg_coord").get(f"/api/v1/interviews/{interview.id}/notice.pdf").data))
+    assert "沙市监约通〔2026〕1号" in again
     assert api("sthj_coord").get(f"/api/v1/interviews/{interview.id}/notice.pdf").status_code == 404
 
 

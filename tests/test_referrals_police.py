@@ -136,8 +136,9 @@ def test_referral_letter_pdf(client, app):
     resp = client.get(f"/leads/police/{item.id}/letter.pdf")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     text = pdf_tools.compact(pdf_tools.text(resp.data))
-    assert "涉嫌犯罪案件移送书" in text and "区公安分局：" in text and "某某食品厂涉嫌生产、销售不符合安全标准的食品罪一案" in text
-    assert "涉嫌犯罪案件调查报告（调查报告.pdf）" in text and "区市场监管局" in text
+    assert "涉嫌犯罪案件移送书" in text and "重庆市公安局沙坪坝区分局：" in text
+    assert "某某食品厂涉嫌生产、销售不符合安全标准的食品罪一案" in text and "沙市监移〔2026〕1号" in text
+    assert "涉嫌犯罪案件调查报告（调查报告.pdf）" in text and "重庆市沙坪坝区市场监督管理局" in text
     assert pdf_tools.page_count(resp.data) == 1
     # Kept as the art. 6 referral letter among the materials.
     path = f"/leads/police/{item.id}"

@@ -13,6 +13,8 @@ blp = api_blueprint("agencies", "/agencies", "单位名录 Agency directory")
 class AgencySchema(Schema):
     id = fields.Int()
     name = fields.Str()
+    full_name = fields.Str()
+    doc_prefix = fields.Str()
     code = fields.Str()
     kind = fields.Str()
     kind_label = fields.Str()

@@ -9,7 +9,9 @@ from coord.forms import length, required
 
 
 class AgencyForm(FlaskForm):
-    name = StringField("单位名称", validators=[required(), length(120)])
+    name = StringField("单位名称（简称）", validators=[required(), length(120)])
+    full_name = StringField("单位全称（文书使用）", validators=[Optional(), length(200)])
+    doc_prefix = StringField("文号代字", validators=[Optional(), length(20)])
     code = StringField("单位代码（英文缩写）", validators=[Optional(), length(40)])
     kind = SelectField("类别", choices=list(AGENCY_KINDS.items()))
     is_sector_authority = BooleanField("行业主管部门")

@@ -48,6 +48,10 @@ class Agency(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True, nullable=False)
+    # The full official name that documents carry (重庆市沙坪坝区市场监督管理局 beside 区市场监管局).
+    full_name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    # The agency's prefix in document numbers (文号), e.g. 沙市监 in 沙市监约〔2026〕3号.
+    doc_prefix: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="")
     code: Mapped[str] = mapped_column(sa.String(40), unique=True, nullable=False)
     kind: Mapped[str] = mapped_column(sa.String(30), nullable=False)
     is_sector_authority: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
@@ -60,6 +64,11 @@ class Agency(db.Model):
     credit_code: Mapped[str] = mapped_column(sa.String(18), nullable=False, default="")
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     sort_order: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+
+    @property
+    def official_name(self) -> str:
+        """The name an official document uses: the full name, or the short one until it is entered."""
+        return self.full_name or self.name
 
     @property
     def kind_label(self) -> str:
@@ -76,6 +85,8 @@ class Agency(db.Model):
     def snapshot(self) -> dict:
         return {
             "name": self.name,
+            "full_name": self.full_name,
+            "doc_prefix": self.doc_prefix,
             "code": self.code,
             "kind": self.kind,
             "is_sector_authority": self.is_sector_authority,

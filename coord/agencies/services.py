@@ -53,6 +53,14 @@ def _validate(data: dict[str, Any], agency: Agency | None) -> dict[str, Any]:
     email = (data.get("email") or "").strip()
     if email and not EMAIL_RE.match(email):
         raise DomainError("联系邮箱格式不正确。", field="email")
+    full_name = (data.get("full_name") or "").strip()
+    if len(full_name) > 200:
+        raise DomainError("单位全称不能超过 200 个字符。", field="full_name")
+    prefix = (data.get("doc_prefix") or "").strip()
+    if len(prefix) > 20:
+        raise DomainError("文号代字不能超过 20 个字符。", field="doc_prefix")
+    if any(ch in prefix for ch in "〔〕[]()（）号 "):
+        raise DomainError("文号代字只写机关代字（如“沙市监”），不含括号、年份或“号”。", field="doc_prefix")
     credit = (data.get("credit_code") or "").strip().upper()
     if credit and len(credit) != 18:
         raise DomainError("统一社会信用代码应为 18 位。", field="credit_code")
@@ -62,6 +70,8 @@ def _validate(data: dict[str, Any], agency: Agency | None) -> dict[str, Any]:
             raise DomainError(too_long(label, limit, len(text)), field=key)
     return {
         "name": name,
+        "full_name": full_name,
+        "doc_prefix": prefix,
         "kind": kind,
         "email": email,
         "phone": (data.get("phone") or "").strip(),

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from coord.errors import DomainError
 
@@ -51,7 +52,7 @@ class _RefusedURL(Exception):
 
 # --- templates ---------------------------------------------------------------------------------
 
-def _cn_date(value: dt.date | dt.datetime | None) -> str:
+def cn_date_text(value: dt.date | dt.datetime | None) -> str:
     """2026年3月5日 (no leading zeros, as official documents write dates)."""
     if value is None:
         return ""
@@ -60,7 +61,7 @@ def _cn_date(value: dt.date | dt.datetime | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-def _cn_time(value: dt.datetime | None) -> str:
+def cn_time_text(value: dt.datetime | None) -> str:
     """9时05分."""
     if value is None:
         return ""
@@ -68,8 +69,22 @@ def _cn_time(value: dt.datetime | None) -> str:
     return f"{value.hour}时{value.minute:02d}分"
 
 
-def _cn_datetime(value: dt.datetime | None) -> str:
-    return f"{_cn_date(value)}{_cn_time(value)}" if value else ""
+def _unbroken(text: str) -> Markup:
+    """Chinese text may break between any two characters; a date in a document must not
+    (2026年3月 | 5日 reads badly and invites alteration), so it is kept on one line."""
+    return Markup('<span class="nobr">{}</span>').format(escape(text)) if text else Markup("")
+
+
+def _cn_date(value: dt.date | dt.datetime | None) -> Markup:
+    return _unbroken(cn_date_text(value))
+
+
+def _cn_time(value: dt.datetime | None) -> Markup:
+    return _unbroken(cn_time_text(value))
+
+
+def _cn_datetime(value: dt.datetime | None) -> Markup:
+    return _unbroken(f"{cn_date_text(value)}{cn_time_text(value)}" if value else "")
 
 
 def _local(value: dt.datetime) -> dt.datetime:

@@ -83,6 +83,7 @@ def undertaking_context(**overrides: Any) -> dict[str, Any]:
     minutes = minutes_context()
     context: dict[str, Any] = {
         "document_title": "保证承诺书",
+        "number": "沙市监诺〔2026〕3号",
         "document_date": minutes["started_at"],
         "party": PARTY,
         "interviewed_at": minutes["started_at"],

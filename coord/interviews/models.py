@@ -205,13 +205,18 @@ class RectificationItem(db.Model):
 
 
 class FollowUp(db.Model):
-    """回访: the lead agency visits after the deadline and records whether the party rectified."""
+    """回访: the lead agency visits after the deadline and records whether the party rectified.
+
+    A visit comes from an interview's rectification item (`item_id`, `interview_id`) or from the
+    observation period (纠错观察期) of a measure in the register (`coord.measures`, which links the
+    visit from its side and adds `observed_measure`); then item and interview are None.
+    """
 
     __tablename__ = "follow_up"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(sa.ForeignKey("rectification_item.id"), nullable=False, index=True)
-    interview_id: Mapped[int] = mapped_column(sa.ForeignKey("interview.id"), nullable=False, index=True)
+    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rectification_item.id"), index=True)
+    interview_id: Mapped[int | None] = mapped_column(sa.ForeignKey("interview.id"), index=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), nullable=False, index=True)
     due: Mapped[date] = mapped_column(sa.Date, nullable=False, index=True)
     status: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="pending")

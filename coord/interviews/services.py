@@ -299,6 +299,14 @@ def _party(data: Any) -> PartyPick:
 PARTY_LABELS = {"name": "名称", "address": "地址", "contact_phone": "联系电话"}
 
 
+def party_record(data: Any) -> PartyPick:
+    """The party directory's record for the party described by `data` (found by its credit code or ID
+    number, else added, not committed), checked as for interviews (GB 32100), with what the user chose to
+    update in a stored record (`changes`, for the caller's audit entry). Other features' forms (the register
+    of measures) use it so there is one directory and one set of rules."""
+    return _party(data)
+
+
 def _attendees(rows: Any) -> list[PartyAttendee]:
     out = []
     errors = Errors()
@@ -740,12 +748,19 @@ def add_item(actor: Any, interview_id: Any, requirement: str, deadline: date | N
     return item
 
 
+def can_see_follow_up(actor: Any, visit: FollowUp | None) -> bool:
+    """A visit of an interview: as the interview; a visit of a measure's observation period: its agency."""
+    if visit is None:
+        return False
+    return can_see(actor, visit.interview) if visit.interview_id else may_see(actor, visit.agency_id)
+
+
 def get_follow_up(actor: Any, follow_up_id: Any) -> FollowUp:
     try:
         visit = db.session.get(FollowUp, int(follow_up_id))
     except (TypeError, ValueError):
         visit = None
-    if visit is None or not can_see(actor, visit.interview):
+    if not can_see_follow_up(actor, visit):
         raise NotFound("回访任务不存在或您无权查看。")
     return visit
 
@@ -761,7 +776,14 @@ def follow_ups(actor: Any, *, status: str = "pending") -> list[FollowUp]:
 
 def record_visit(actor: Any, follow_up_id: Any, result: str, notes: str, *, now: datetime | None = None) -> FollowUp:
     write_lock(db.session)
-    visit = get_follow_up(actor, follow_up_id)
+    visit = apply_visit(actor, get_follow_up(actor, follow_up_id), result, notes, now=now)
+    db.session.commit()
+    return visit
+
+
+def apply_visit(actor: Any, visit: FollowUp, result: str, notes: str, *, now: datetime | None = None) -> FollowUp:
+    """Record a visit's result in the caller's transaction (checked, audited, announced; not committed):
+    `record_visit` commits it alone, the register (coord.measures) with the 回访 entry it records."""
     if not (actor.is_office or (actor.agency_id == visit.agency_id and actor.role != "viewer")):
         raise Forbidden("回访由牵头单位登记。")
     if visit.status == "done":
@@ -774,11 +796,15 @@ def record_visit(actor: Any, follow_up_id: Any, result: str, notes: str, *, now:
     _text(notes, "notes", "情况说明")
     visit.status, visit.result, visit.notes = "done", result, notes
     visit.visited_at, visit.visited_by_id = now or utcnow(), actor.id
-    audit.record(actor, "followup.visit", "interview", visit.interview_id, agencies=visit.interview.agency_ids,
-                 summary=f"回访：{FOLLOW_UP_RESULTS[result]}" + (f"（{notes[:80]}）" if notes else ""),
-                 after={"follow_up_id": visit.id, "result": result, "notes": visit.notes})
+    summary = f"回访：{FOLLOW_UP_RESULTS[result]}" + (f"（{notes[:80]}）" if notes else "")
+    after = {"follow_up_id": visit.id, "result": result, "notes": visit.notes}
+    if visit.interview_id:
+        audit.record(actor, "followup.visit", "interview", visit.interview_id, agencies=visit.interview.agency_ids,
+                     summary=summary, after=after)
+    else:
+        audit.record(actor, "followup.visit", "follow_up", visit.id, agencies=[visit.agency_id], summary=summary,
+                     after=after)
     events.announce(events.follow_up_visited, visit.id, actor=actor, result=result)
-    db.session.commit()
     return visit
 
 
@@ -801,6 +827,9 @@ def escalation_defaults(visit: FollowUp) -> dict[str, Any]:
 
 
 def _check_escalation(actor: Any, visit: FollowUp) -> None:
+    if visit.interview_id is None:
+        # A measure's observation period: the agency that applied it enforces the law itself.
+        raise DomainError("纠错观察期届满未纠正的，由实施柔性执法措施的单位依法处理，不需移交线索。")
     if not is_organiser(actor, visit.interview):
         raise Forbidden("只有牵头单位的联络员或领导小组办公室可以升级处理。")
     if visit.result != "not_rectified":
@@ -864,3 +893,10 @@ def _audit_visible(user: Any, entity_id: str) -> bool:
 
 
 audit.register_entity("interview", "联合约谈", _audit_visible)
+
+
+def _visit_visible(user: Any, entity_id: str) -> bool:
+    return str(entity_id).isdigit() and can_see_follow_up(user, db.session.get(FollowUp, int(entity_id)))
+
+
+audit.register_entity("follow_up", "回访", _visit_visible)

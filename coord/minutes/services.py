@@ -22,7 +22,7 @@ from coord import events
 from coord.accounts.models import User
 from coord.audit import services as audit
 from coord.dbtypes import utcnow
-from coord.documents import DocumentError, render_pdf
+from coord.documents import DocumentError, numbering, render_pdf
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.inputs import int32
@@ -462,7 +462,7 @@ def finalize(actor: Any, interview_id: Any, revision: Any = None, *, now: dateti
         raise DomainError("约谈开始后才能定稿。")
     was_scheduled = interview.status == "scheduled"
     number = minutes.revision + 1
-    pdfs = _issue_pdfs(interview, content, number, None)
+    pdfs = _issue_pdfs(interview, content, number, None, actor)
     items = _items_for(interview, content)  # planned before any write: a calendar gap refuses cleanly
     minutes, rev = _add_revision(interview, minutes, actor, content, "final", pdfs=pdfs)
     minutes.status, minutes.finalized_at, minutes.finalized_by_id = "final", when, actor.id
@@ -505,7 +505,7 @@ def correct(actor: Any, interview_id: Any, data: dict[str, Any], revision: Any, 
                           details={"missing": missing})
     _check_certificates(content)
     number = minutes.revision + 1
-    pdfs = _issue_pdfs(interview, content, number, reason)
+    pdfs = _issue_pdfs(interview, content, number, reason, actor)
     items = _items_for(interview, content)
     minutes, rev = _add_revision(interview, minutes, actor, content, "correction", reason=reason, pdfs=pdfs)
     _apply_items(interview, actor, items)
@@ -584,7 +584,7 @@ def _people(content: dict[str, Any]) -> tuple[list[dict[str, str]], dict[str, st
     for uid in content.get("interviewer_ids") or []:
         user = db.session.get(User, uid)
         if user is not None:
-            interviewers.append({"name": user.display_name, "agency": user.agency.name if user.agency else "",
+            interviewers.append({"name": user.display_name, "agency": user.agency.official_name if user.agency else "",
                                  "cert_number": user.cert_number})
     recorder_user = db.session.get(User, content["recorder_id"]) if content.get("recorder_id") else None
     recorder = {"name": recorder_user.display_name if recorder_user else "",
@@ -593,9 +593,15 @@ def _people(content: dict[str, Any]) -> tuple[list[dict[str, str]], dict[str, st
 
 
 def _agency_names(interview: Interview) -> list[str]:
-    lead = [a.agency.name for a in interview.agencies if a.role == "lead"]
-    co = [a.agency.name for a in interview.agencies if a.role != "lead"]
+    """The agencies by their full official names (documents), the organiser first."""
+    lead = [a.agency.official_name for a in interview.agencies if a.role == "lead"]
+    co = [a.agency.official_name for a in interview.agencies if a.role != "lead"]
     return lead + co
+
+
+def _document_year(interview: Interview, content: dict[str, Any] | None = None) -> int:
+    started = parse_iso(content["started_at"]) if content and content.get("started_at") else interview.start_at
+    return to_local(started or interview.created_at).year
 
 
 def _party(interview: Interview) -> dict[str, Any]:
@@ -605,15 +611,16 @@ def _party(interview: Interview) -> dict[str, Any]:
 
 
 def minutes_context(interview: Interview, content: dict[str, Any], *, number: int, draft: bool,
-                    correction_reason: str | None = None) -> dict[str, Any]:
-    """The template context of the minutes PDF for one revision's content."""
+                    correction_reason: str | None = None, doc_number: str | None = None) -> dict[str, Any]:
+    """The template context of the minutes PDF for one revision's content (`number`: the revision;
+    `doc_number`: the 文号, given when the minutes are finalised)."""
     interviewers, recorder = _people(content)
     started = parse_iso(content["started_at"]) if content.get("started_at") else None
     ended = parse_iso(content["ended_at"]) if content.get("ended_at") else None
     return {
         "document_title": f"约谈笔录（{interview.party.name}）",
         "document_date": started or interview.created_at,
-        "number": f"约谈编号：{interview.id}",
+        "number": doc_number,
         "draft": draft,
         "revision": number,
         "correction_reason": correction_reason,
@@ -636,8 +643,13 @@ def minutes_context(interview: Interview, content: dict[str, Any], *, number: in
     }
 
 
-def _issue_pdfs(interview: Interview, content: dict[str, Any], number: int, reason: str | None) -> tuple[bytes, bytes]:
-    context = minutes_context(interview, content, number=number, draft=False, correction_reason=reason)
+def _issue_pdfs(interview: Interview, content: dict[str, Any], number: int, reason: str | None,
+                actor: Any = None) -> tuple[bytes, bytes]:
+    # The 文号 is given in this transaction: if the PDF fails, the number goes back with it.
+    doc_number = numbering.number_for(interview.lead_agency, "minutes", "interview", interview.id,
+                                      _document_year(interview, content), actor=actor)
+    context = minutes_context(interview, content, number=number, draft=False, correction_reason=reason,
+                              doc_number=doc_number)
     try:
         return render_pdf("minutes.html", context), render_pdf("minutes.html", context, pdfa=True)
     except DocumentError:
@@ -668,7 +680,8 @@ def minutes_pdf(actor: Any, interview_id: Any, number: Any = None, *, archive: b
         if data:
             return name, data
     context = minutes_context(interview, {k: rev.content.get(k) for k in EDITABLE}, number=rev.number,
-                              draft=rev.kind == "draft", correction_reason=rev.reason or None)
+                              draft=rev.kind == "draft", correction_reason=rev.reason or None,
+                              doc_number=numbering.issued("minutes", "interview", interview.id))
     return name, render_pdf("minutes.html", context, pdfa=archive)
 
 
@@ -676,21 +689,33 @@ DEFAULT_MATERIALS = ["营业执照副本复印件（个人为身份证复印件�
                      "与约谈事项有关的情况说明及证明材料"]
 
 
-def notice_context(interview: Interview) -> dict[str, Any]:
+def notice_contact(interview: Interview) -> dict[str, str]:
+    """The notice's contact person: who organised the interview, with a phone the party can call
+    (theirs, else the lead agency's). A notice without a phone is refused, naming what to fill in."""
+    lead, creator = interview.lead_agency, interview.created_by
+    name = creator.display_name if creator else ""
+    phone = (creator.phone if creator else "") or lead.phone
+    if not phone:
+        who = f"联系人{name}的账号或" if name else ""
+        raise DomainError(f"约谈通知书须写明联系人的联系电话：请先在{who}单位名录（{lead.name}）中登记联系电话。",
+                          field="phone")
+    return {"name": name or lead.official_name, "phone": phone}
+
+
+def notice_context(interview: Interview, number: str | None = None) -> dict[str, Any]:
     lead = interview.lead_agency
-    co = [a.agency.name for a in interview.agencies if a.role != "lead"]
-    creator = interview.created_by
+    co = [a.agency.official_name for a in interview.agencies if a.role != "lead"]
     attendance = "、".join(f"{a.name}（{a.post}）" if a.post else a.name for a in interview.attendees)
     issued = to_local(interview.created_at)
     return {
         "document_title": f"约谈通知书（{interview.party.name}）",
         "document_date": issued,
-        "number": f"约谈通知〔{issued.year}〕{interview.id}号",
+        "number": number,
         "party": _party(interview),
         "reason": f"经查，你{'单位' if interview.party.kind == 'organisation' else ''}涉及"
                   f"{interview.matter or interview.title}等问题。",
         "legal_basis": interview.legal_basis,
-        "organiser": lead.name,
+        "organiser": lead.official_name,
         "co_organisers": co,
         "starts_at": interview.start_at,
         "ends_at": interview.end_at,
@@ -699,8 +724,7 @@ def notice_context(interview: Interview) -> dict[str, Any]:
         "attendance": (f"请{attendance}准时参加。" if attendance else
                        "请你单位法定代表人或主要负责人参加，可委托相关负责人（须持授权委托书）。"),
         "materials": DEFAULT_MATERIALS,
-        "contact": {"name": creator.display_name if creator else "", "phone": (creator.phone if creator else "")
-                    or lead.phone or ""},
+        "contact": notice_contact(interview),
         "issued_on": issued.date(),
         # The party's pages: QR code and access code of the notice's link (coord.party), if issued.
         "access": party_links.notice_access(interview),
@@ -708,19 +732,33 @@ def notice_context(interview: Interview) -> dict[str, Any]:
 
 
 def notice_pdf(actor: Any, interview_id: Any) -> tuple[str, bytes]:
-    interview = interviews.get(actor, interview_id)
+    """The interview notice, for someone who may see the interview."""
+    return notice_document(interviews.get(actor, interview_id), actor)
+
+
+def notice_document(interview: Interview, actor: Any = None) -> tuple[str, bytes]:
+    """The interview notice (the organiser's copy and the party's are the same document). Its 文号 is
+    given the first time it is produced, and kept."""
     if interview.status not in ("scheduled", "held") or interview.start_at is None:
         raise DomainError("约谈排期后才能生成约谈通知书。")
-    return f"约谈通知书-{interview.id}.pdf", render_pdf("notice.html", notice_context(interview))
+    notice_contact(interview)  # refuse before a number is given
+    number = numbering.number_for(interview.lead_agency, "notice", "interview", interview.id,
+                                  to_local(interview.created_at).year, actor=actor)
+    data = render_pdf("notice.html", notice_context(interview, number))
+    db.session.commit()
+    return f"约谈通知书-{interview.id}.pdf", data
 
 
 def undertaking_pdf(actor: Any, interview_id: Any) -> tuple[str, bytes]:
     interview, minutes = get(actor, interview_id)
-    return f"保证承诺书-{interview.id}.pdf", render_pdf("undertaking.html", undertaking_context(interview, minutes))
+    data = render_pdf("undertaking.html", undertaking_context(interview, minutes, actor=actor))
+    db.session.commit()  # the document's number, given on its first issue
+    return f"保证承诺书-{interview.id}.pdf", data
 
 
-def undertaking_context(interview: Interview, minutes: Minutes | None) -> dict[str, Any]:
-    """The undertaking's template context from the current minutes (the party signs this document)."""
+def undertaking_context(interview: Interview, minutes: Minutes | None, *, actor: Any = None) -> dict[str, Any]:
+    """The undertaking's template context from the current minutes (the party signs this document).
+    Its 文号 is given in the caller's transaction on first issue and kept afterwards."""
     if minutes is None or minutes.latest is None:
         raise NotFound("该约谈尚未填写笔录。")
     content = current_content(interview, minutes)
@@ -730,8 +768,11 @@ def undertaking_context(interview: Interview, minutes: Minutes | None) -> dict[s
     if not items:
         raise DomainError("保证承诺书需要至少一条填写了期限的整改要求。")
     started = parse_iso(content["started_at"]) if content.get("started_at") else interview.start_at
+    number = numbering.number_for(interview.lead_agency, "undertaking", "interview", interview.id,
+                                  _document_year(interview, content), actor=actor)
     context = {
         "document_title": f"保证承诺书（{interview.party.name}）",
+        "number": number,
         "document_date": started,
         "party": _party(interview),
         "interviewed_at": started,

@@ -20,7 +20,6 @@ from werkzeug.exceptions import HTTPException
 from coord.accounts.models import User
 from coord.agencies.models import Agency
 from coord.dbtypes import utcnow
-from coord.documents import render_pdf
 from coord.errors import DomainError
 from coord.extensions import db, limiter
 from coord.minutes import services as minutes_services
@@ -256,7 +255,7 @@ def notice_pdf(token: str):
     interview = access.interview
     if interview.start_at is None or interview.status not in ("scheduled", "held"):
         raise DomainError("约谈通知书暂不可下载。")
-    return _pdf(f"约谈通知书-{interview.id}.pdf", render_pdf("notice.html", minutes_services.notice_context(interview)))
+    return _pdf(*minutes_services.notice_document(interview))
 
 
 @portal.get("/<token>/undertaking.pdf")

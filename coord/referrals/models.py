@@ -105,6 +105,9 @@ class Lead(db.Model):
         sa.Index("ix_lead_to_id", "to_agency_id", "id"),
         sa.Index("ix_lead_from_id", "from_agency_id", "id"),
         sa.Index("ix_lead_due_on", "due_on", "to_agency_id", "from_agency_id", "late"),  # overdue now; reminders
+        # The oversight figures: leads received per agency and period, read from the index alone.
+        sa.Index("ix_lead_oversight", "to_agency_id", "referred_at", "state", "late", "ack_on_time", "reply_on_time",
+                 "due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -88,12 +88,16 @@ NAV: list[tuple[str, str, str]] = [
     ("referrals.index", "线索移交", "all"),
     ("referrals.police_index", "移送公安", "all"),
     ("lists.index", "两张清单", "all"),
+    ("measures.index", "柔性执法台账", "all"),
+    ("oversight.dashboard", "监督看板", "all"),
+    ("parties.index", "当事人档案", "all"),
     ("agencies.index", "单位名录", "all"),
     ("scheduling.busy", "忙碌时间", "all"),
     ("calendar.index", "日历订阅", "all"),
     ("workdays.index", "工作日历", "all"),
     ("audit.index", "操作记录", "all"),
     ("referrals.figures", "线索统计", "office"),
+    ("oversight.assessment_page", "考核", "office"),
     ("accounts.users", "账号管理", "accounts.manage"),
     ("accounts.login_log", "登录日志", "security.logins"),
     ("notify.index", "邮件发送", "office"),
@@ -104,7 +108,7 @@ NAV: list[tuple[str, str, str]] = [
 # Shown under 更多 in the top bar (still cards on the home page).
 NAV_MORE = {"scheduling.busy", "calendar.index", "workdays.index", "audit.index", "referrals.figures",
             "accounts.users", "accounts.login_log", "notify.index", "party.feedback_page", "mailin.quarantine",
-            "notify.devmail"}
+            "notify.devmail", "parties.index", "oversight.assessment_page"}
 
 # Optional count badges on nav entries: endpoint -> fn(user) -> int (0 shows nothing).
 NAV_BADGES: dict = {}

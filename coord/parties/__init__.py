@@ -1,0 +1,1 @@
+"""The party directory and one timeline per party: interviews, leads, measures, visits, undertakings."""
