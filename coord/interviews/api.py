@@ -7,6 +7,7 @@ from coord.api import api_blueprint, current_api_user
 from coord.interviews import services
 from coord.lists import services as lists
 from coord.scheduling.api import LocalDateTime
+from coord.workdays.services import provisional_span
 
 blp = api_blueprint("interviews", "/interviews", "联合约谈 Joint interviews")
 
@@ -116,6 +117,8 @@ class InterviewSchema(Schema):
     # For the lead agency; an interview is itself a flexible measure, so this flags, never refuses.
     eligibility = fields.Function(lambda i: lists.eligibility_brief(i.lead_agency_id, i.matter, i.list_item_id)
                                   if i.list_item_id or i.matter else None)
+    # A calendar change made the scheduled day a day off: flagged, not moved (null otherwise).
+    off_day_warning = fields.Function(lambda i: i.off_day_warning or None)
 
 
 class ListQuery(Schema):
@@ -156,6 +159,7 @@ class FollowUpSchema(Schema):
     interview_id = fields.Int()
     agency_id = fields.Int()
     due = fields.Date()
+    due_provisional = fields.Function(lambda f: provisional_span(f.item.deadline, f.due))
     status = fields.Str()
     result = fields.Str(allow_none=True)
     notes = fields.Str()
