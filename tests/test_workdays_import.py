@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from coord import events
+from coord.audit import services as audit_services
 from coord.audit.models import AuditEntry
 from coord.errors import Conflict, Forbidden
 from coord.extensions import db
@@ -211,6 +212,7 @@ def test_importing_the_2027_notice_moves_the_clocks_audits_and_tells_people(api)
     moved = next(e for e in seen if e.name == "lead-deadline-moved" and e.record_id == reply.id)
     assert moved.data["before"]["due_on"] == "2027-01-05" and moved.data["after"]["due_on"] == "2027-01-07"
     assert api("scjg_officer").get(f"/api/v1/leads/{reply.id}").json["deadline"]["provisional"] is False
+    assert audit_services.verify().ok  # the entries written in one go are chained like any other
 
 
 def test_the_same_notice_twice_changes_nothing_the_second_time(api):
@@ -316,3 +318,32 @@ def test_a_day_toggled_by_the_office_moves_the_clocks_too(app):
     entries = db.session.execute(sa.select(AuditEntry.action).where(
         AuditEntry.entity_type == "lead", AuditEntry.entity_id == str(lead.id))).scalars().all()
     assert entries.count("lead.deadline_moved") == 2
+
+
+def test_the_day_table_counts_with_changes_laid_over_and_stops_at_a_gap(app):
+    table = workdays.DayTable({date(2027, 1, 4): False, date(2027, 1, 9): True})
+    assert table.count(date(2026, 12, 31), date(2027, 1, 11)) == 6  # 01-05..08, Saturday 01-09, 01-11 (not 01-04)
+    assert table.nth_after(date(2026, 12, 31), 1) == date(2027, 1, 5)
+    assert table.nth_after(date(2027, 1, 8), 1) == date(2027, 1, 9)  # the make-up Saturday
+    plain = workdays.DayTable()
+    assert plain.nth_after(date(2026, 12, 31), 1) == date(2027, 1, 4)
+    assert plain.nth_after(date(2026, 12, 31), 60) == workdays.add_working_days(date(2026, 12, 31), 60)
+    with pytest.raises(workdays.CalendarMissing, match="2028"):
+        plain.nth_after(date(2027, 12, 30), 3)
+
+
+def test_the_commands_build_years_and_preview_or_apply_a_notice(app, tmp_path):
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["calendar-ensure"])
+    assert out.exit_code == 0 and "2027  provisional" in out.output
+    path = tmp_path / "notice.txt"
+    path.write_text(NOTICE_2027, encoding="utf-8")
+    out = runner.invoke(args=["calendar-import", str(path)])
+    assert out.exit_code == 0 and "12 天变化（预览，未写入" in out.output and "2027-01-05  上班 → 休息" in out.output
+    assert _reload(CalendarYear, 2027).status == "provisional"
+    out = runner.invoke(args=["calendar-import", str(path), "--apply"])
+    assert out.exit_code == 0 and "已导入" in out.output
+    assert _reload(CalendarYear, 2027).status == "official"
+    path.write_text("随便一段文字", encoding="utf-8")
+    out = runner.invoke(args=["calendar-import", str(path)])
+    assert out.exit_code != 0 and "第 1 行" in out.output

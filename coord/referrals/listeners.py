@@ -17,7 +17,6 @@ from datetime import date, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import lazyload
 
 from coord import events
 from coord.accounts.models import User
@@ -37,21 +36,29 @@ FIELDS = {"ack_due": "签收期限", "reply_due": "回复期限", "return_due": 
           "warn_on": "预警日"}
 
 
+# The columns a recount needs: read as plain rows (no ORM objects for thousands of leads).
+_COLUMNS = (Lead.id, Lead.number, Lead.party_name, Lead.state, Lead.clock, Lead.clock_start, Lead.referred_at,
+            Lead.from_agency_id, Lead.to_agency_id, Lead.due_on, Lead.warn_on, Lead.ack_due, Lead.reply_due,
+            Lead.return_due)
+
+
 @dataclass
 class Move:
-    lead: Lead
+    lead: Any  # a row of _COLUMNS
     before: dict[str, date | None]
     after: dict[str, date | None]
 
     @property
-    def what(self) -> str:
+    def key(self) -> str:
         """The deadline the people on the lead care about: the running clock's, else the return's."""
-        if self.before.get("due_on") != self.after.get("due_on"):
-            return f"{CLOCKS.get(self.lead.clock or '', '')}期限"
-        return "退回期限"
+        return "due_on" if self.before.get("due_on") != self.after.get("due_on") else "return_due"
+
+    @property
+    def what(self) -> str:
+        return f"{CLOCKS.get(self.lead.clock or '', '')}期限" if self.key == "due_on" else "退回期限"
 
     def dates(self) -> tuple[str, str]:
-        key = "due_on" if self.before.get("due_on") != self.after.get("due_on") else "return_due"
+        key = self.key
         return _iso(self.before.get(key)), _iso(self.after.get(key))
 
 
@@ -59,17 +66,16 @@ def _iso(day: date | None) -> str:
     return day.isoformat() if day else "—"
 
 
-def _candidates(cs: ChangeSet) -> list[Lead]:
+def _candidates(cs: ChangeSet) -> list[Any]:
     """Running clocks that may count a changed day: referred before the last one, due after the first."""
     referred_before = local_datetime(cs.hi + timedelta(days=1), time(0))
     stmt = (
-        sa.select(Lead)
-        .options(lazyload(Lead.kind), lazyload(Lead.from_agency), lazyload(Lead.to_agency))  # not needed here
+        sa.select(*_COLUMNS)
         .where(Lead.clock.is_not(None), Lead.clock_start.is_not(None), Lead.referred_at < referred_before,
                sa.or_(Lead.due_on >= cs.lo, Lead.return_due >= cs.lo))
         .order_by(Lead.id)
     )
-    return list(db.session.execute(stmt).scalars())
+    return list(db.session.execute(stmt))
 
 
 def plan(cs: ChangeSet) -> list[Move]:
@@ -103,7 +109,7 @@ def plan(cs: ChangeSet) -> list[Move]:
     return moves
 
 
-def _recount(lead: Lead, referred: date, cs: ChangeSet) -> dict[str, date | None]:
+def _recount(lead: Any, referred: date, cs: ChangeSet) -> dict[str, date | None]:
     start = lead.clock_start
     after: dict[str, date | None] = {}
     after["due_on"] = cs.new.nth_after(start, cs.old.count(start, lead.due_on))
@@ -143,19 +149,24 @@ def recompute_clocks(_sender: Any, **data: Any) -> None:
         return
     actor = db.session.get(User, data["actor_id"]) if data.get("actor_id") else None
     reason = data.get("reason") or "工作日历调整"
+    table = Lead.__table__
+    fields = sorted({k for m in moves for k in m.after})
+    db.session.execute(  # one executemany: every moved lead, its deadlines set
+        table.update().where(table.c.id == sa.bindparam("b_id")).values({k: sa.bindparam(f"b_{k}") for k in fields}),
+        [{"b_id": m.lead.id, **{f"b_{k}": m.after.get(k, m.before.get(k, getattr(m.lead, k))) for k in fields}}
+         for m in moves])
+    entries = []
     for move in moves:
         lead = move.lead
-        for key, value in move.after.items():
-            setattr(lead, key, value)
-        changed = "，".join(f"{FIELDS[k]} {_iso(move.before[k])} → {_iso(v)}" for k, v in move.after.items()
-                           if move.before[k] != v and k != "warn_on")
-        audit.record(actor, "lead.deadline_moved", "lead", lead.id, agencies=[lead.from_agency_id, lead.to_agency_id],
-                     summary=f"{lead.number}：因{reason}，{changed or '预警日调整'}",
-                     before={k: _iso(v) for k, v in move.before.items()},
-                     after={k: _iso(v) for k, v in move.after.items()})
-        events.announce(events.lead_deadline_moved, lead.id, actor=actor, clock=lead.clock,
-                        before={k: _iso(v) for k, v in move.before.items()},
-                        after={k: _iso(v) for k, v in move.after.items()}, reason=reason)
+        before = {k: _iso(v) for k, v in move.before.items()}
+        after = {k: _iso(v) for k, v in move.after.items()}
+        changed = "，".join(f"{FIELDS[k]} {before[k]} → {after[k]}" for k in after if before[k] != after[k]
+                           and k != "warn_on")
+        entries.append(audit.Pending("lead.deadline_moved", "lead", lead.id, (lead.from_agency_id, lead.to_agency_id),
+                                     f"{lead.number}：因{reason}，{changed or '预警日调整'}", before, after))
+        events.announce(events.lead_deadline_moved, lead.id, actor=actor, clock=lead.clock, before=before,
+                        after=after, reason=reason)
+    audit.record_many(actor, entries)
     _tell(moves, reason)
     db.session.commit()
 

@@ -130,7 +130,8 @@ class DayTable:
 
     Recomputing thousands of clocks after a calendar change needs two calendars: the table as it is
     and as it was (or will be). `overlay` gives the days that differ; everything else is read from
-    the table, once per span (extended when a clock runs past it).
+    the table, once per span (extended when a clock runs past it). Counting is a look-up: for each
+    day of the span, how many working days lie in [lo, day].
     """
 
     def __init__(self, overlay: Mapping[date, bool] | None = None):
@@ -138,6 +139,7 @@ class DayTable:
         self._lo: date | None = None
         self._hi: date | None = None
         self._work: list[date] = []
+        self._upto: dict[date, int] = {}  # day -> working days in [lo, day]
         self._missing: list[date] = []
 
     def load(self, lo: date, hi: date) -> DayTable:
@@ -148,12 +150,20 @@ class DayTable:
         rows = known_days(lo, hi)
         rows.update({d: w for d, w in self.overlay.items() if lo <= d <= hi})
         self._lo, self._hi = lo, hi
-        self._work = sorted(d for d, w in rows.items() if w)
-        self._missing = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)
-                         if lo + timedelta(days=k) not in rows]
+        self._work, self._upto, self._missing = [], {lo - timedelta(days=1): 0}, []
+        day = lo
+        while day <= hi:
+            if day not in rows:
+                self._missing.append(day)
+            elif rows[day]:
+                self._work.append(day)
+            self._upto[day] = len(self._work)
+            day += timedelta(days=1)
         return self
 
     def _gap(self, after: date, upto: date) -> date | None:
+        if not self._missing:
+            return None
         i = bisect.bisect_right(self._missing, after)
         return self._missing[i] if i < len(self._missing) and self._missing[i] <= upto else None
 
@@ -161,27 +171,28 @@ class DayTable:
         """Working days in (start, end]."""
         if end <= start:
             return 0
-        self.load(start + timedelta(days=1), end)
+        if start not in self._upto or end not in self._upto:
+            self.load(start + timedelta(days=1), end)
         gap = self._gap(start, end)
         if gap:
             raise CalendarMissing(gap)
-        return bisect.bisect_right(self._work, end) - bisect.bisect_right(self._work, start)
+        return self._upto[end] - self._upto[start]
 
     def nth_after(self, start: date, n: int) -> date:
         """The n-th working day after start (start not counted); n <= 0 gives start."""
         if n <= 0:
             return start
-        hi = start + timedelta(days=max(2 * n + 14, 31))
+        if start not in self._upto:
+            self.load(start + timedelta(days=1), start + timedelta(days=max(2 * n + 14, 31)))
         while True:
-            self.load(start + timedelta(days=1), hi)
-            i = bisect.bisect_right(self._work, start) + n - 1
-            found = self._work[i] if i < len(self._work) and self._work[i] <= self._hi else None
+            i = self._upto[start] + n - 1
+            found = self._work[i] if i < len(self._work) else None
             gap = self._gap(start, found or self._hi)
             if gap:
                 raise CalendarMissing(gap)
             if found:
                 return found
-            hi = self._hi + timedelta(days=max(2 * n, 31))
+            self.load(self._lo, self._hi + timedelta(days=max(2 * n, 31)))
 
 
 # --- years --------------------------------------------------------------------------------------
