@@ -347,3 +347,18 @@ def test_the_commands_build_years_and_preview_or_apply_a_notice(app, tmp_path):
     path.write_text("随便一段文字", encoding="utf-8")
     out = runner.invoke(args=["calendar-import", str(path)])
     assert out.exit_code != 0 and "第 1 行" in out.output
+
+
+def test_a_notice_for_a_year_not_yet_built_creates_it_official(api):
+    import re
+
+    text = re.sub(r"（[^）]*）", "", NOTICE_2027).replace("2027年", "2028年").replace("2026年", "2027年")
+    assert db.session.get(CalendarYear, 2028) is None
+    preview = imports.preview(user("admin"), text, today=TODAY)
+    assert preview.created == 366 and preview.changes == [] and preview.version == 0 and preview.status is None
+    body = api("admin").post("/api/v1/calendar/notice", json={"text": text, "apply": True, "version": 0}).json
+    assert body["applied"] is True and body["year"] == 2028
+    year = _reload(CalendarYear, 2028)
+    assert year.status == "official" and year.version == 1
+    assert len(workdays.days(date(2028, 1, 1), date(2028, 12, 31))) == 366
+    assert _reload(WorkDay, date(2028, 1, 4)).is_workday is False  # 1月1日至5日
