@@ -167,21 +167,13 @@ def recompute_clocks(_sender: Any, **data: Any) -> None:
 
 
 def _write(moves: list[Move]) -> None:
-    """Every moved lead's deadlines in one go: an UPDATE … FROM (VALUES …) per thousand leads on
-    PostgreSQL, one executemany on SQLite (in process, where a statement costs little)."""
+    """Every moved lead's deadlines in one executemany (psycopg pipelines it on PostgreSQL; measured
+    faster there than UPDATE … FROM (VALUES …), whose thousands of parameters cost more to bind)."""
     table = Lead.__table__
     fields = sorted({k for m in moves for k in m.after})
-    rows = [(m.lead.id, *[m.after.get(k, getattr(m.lead, k)) for k in fields]) for m in moves]
-    if db.session.get_bind().dialect.name == "postgresql":
-        for i in range(0, len(rows), 1000):
-            values = sa.values(sa.column("id", sa.Integer), *[sa.column(k, sa.Date) for k in fields],
-                               name="moved").data(rows[i:i + 1000])
-            db.session.execute(table.update().where(table.c.id == values.c.id)
-                               .values({k: values.c[k] for k in fields}))
-        return
     db.session.execute(
         table.update().where(table.c.id == sa.bindparam("b_id")).values({k: sa.bindparam(f"b_{k}") for k in fields}),
-        [{"b_id": row[0], **{f"b_{k}": v for k, v in zip(fields, row[1:], strict=True)}} for row in rows])
+        [{"b_id": m.lead.id, **{f"b_{k}": m.after.get(k, getattr(m.lead, k)) for k in fields}} for m in moves])
 
 
 def _tell(moves: list[Move], reason: str) -> None:
