@@ -73,7 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _load_feature(app: Flask, name: str) -> None:
-    for part in ("models", "services"):
+    for part in ("models", "services", "listeners"):  # listeners: reactions to other features' events
         if importlib.util.find_spec(f"{name}.{part}"):
             importlib.import_module(f"{name}.{part}")
     if importlib.util.find_spec(f"{name}.views"):

@@ -40,15 +40,24 @@ def busy(username: str, start: datetime, end: datetime, reason: str = "其他会
 
 
 def ensure_calendar(start: date, days: int) -> None:
-    """Add Monday–Friday rows for days the calendar table lacks (test data for years not yet
-    published, so tests that book through the pages at today's date keep working in 2027+)."""
-    have = set(db.session.execute(sa.select(WorkDay.day).where(
-        WorkDay.day.between(start, start + timedelta(days=days)))).scalars())
-    for i in range(days + 1):
-        d = start + timedelta(days=i)
-        if d not in have:
-            db.session.add(WorkDay(day=d, is_workday=d.weekday() < 5, note="测试数据", source="test"))
+    """Make sure the calendar covers [start, start + days], as the app does for the years ahead:
+    years without a published arrangement are built provisionally (statutory holidays and weekends),
+    so tests that book through the pages at today's date keep working whatever the year."""
+    from coord.workdays.services import ensure_years
+
+    ensure_years(start, through=(start + timedelta(days=days)).year)
+
+
+def drop_calendar_from(year: int) -> None:
+    """Remove `year` and every later year from the calendar: a day beyond the table, as when the
+    horizon ends before it (the office set fewer years ahead, or a year was never built)."""
+    from coord.workdays.models import CalendarYear
+    from coord.workdays.services import forget_years
+
+    db.session.execute(sa.delete(WorkDay).where(WorkDay.day >= date(year, 1, 1)))
+    db.session.execute(sa.delete(CalendarYear).where(CalendarYear.year >= year))
     db.session.commit()
+    forget_years()
 
 
 def interview_data(**overrides) -> dict:

@@ -226,11 +226,15 @@ def test_workday_calendar_knows_2026_makeup_days(client):
     assert not services.is_workday(date(2026, 10, 7))
     assert services.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
     assert services.add_working_days(date(2026, 10, 9), 1) == date(2026, 10, 10)  # make-up Saturday
-    assert services.add_working_days(date(2026, 12, 28), 3) == date(2026, 12, 31)  # needs no 2027 rows
+    assert services.add_working_days(date(2026, 12, 28), 3) == date(2026, 12, 31)
+    # The next year is always there (provisional until its notice): 2027-01-01 is 元旦.
+    assert services.add_working_days(date(2026, 12, 30), 5) == date(2027, 1, 7)
     import pytest
 
-    with pytest.raises(services.CalendarMissing, match="2027"):
-        services.add_working_days(date(2026, 12, 30), 5)
+    # A day beyond every year of the table is still an error, never a guess.
+    last = max(services.known_years())
+    with pytest.raises(services.CalendarMissing, match=str(last + 1)):
+        services.add_working_days(date(last, 12, 28), 5)
     login(client, "viewer")
     html = client.get("/calendar/?year=2026").get_data(as_text=True)
     assert "调休上班" in html

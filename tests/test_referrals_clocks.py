@@ -11,6 +11,7 @@ from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.referrals import queries, services
 from coord.referrals.models import ExtensionRequest, Lead, LeadKind
+from tests.interview_fixtures import drop_calendar_from
 from tests.referrals_fixtures import agency, at, make_lead, user
 
 
@@ -71,20 +72,19 @@ def test_yellow_from_80_percent_and_red_when_overdue(app):
 
 
 def test_clock_without_calendar_data_is_refused_and_nothing_saved(app):
+    drop_calendar_from(2027)  # a day beyond every year in the table (the horizon ended with 2026)
     before = _lead_count()
     with pytest.raises(DomainError) as err:
         make_lead(now=at(2026, 12, 31))  # the next working day is in 2027: no calendar rows
     assert "2027 年的工作日历尚未录入" in err.value.message
+    assert err.value.details["calendar_url"] == "/calendar/?year=2027"
     db.session.rollback()
     assert _lead_count() == before
-    # Once the office enters 2027's first days, the same referral works.
+    # Once 2027 is built (here by the office editing one of its days: the year is built provisionally
+    # from the statutory holidays first), the same referral works.
     from coord.workdays.services import set_day
 
     set_day(user("admin"), date(2027, 1, 1), False, "元旦")
-    set_day(user("admin"), date(2027, 1, 2), False, "")
-    set_day(user("admin"), date(2027, 1, 3), False, "")
-    set_day(user("admin"), date(2027, 1, 4), True, "")
-    set_day(user("admin"), date(2027, 1, 5), True, "")
     lead = make_lead(now=at(2026, 12, 31))
     assert lead.ack_due == date(2027, 1, 4) and lead.return_due == date(2027, 1, 5)
 

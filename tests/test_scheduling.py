@@ -10,7 +10,7 @@ from coord.errors import DomainError
 from coord.scheduling.rules import Rules, parse_hours
 from coord.scheduling.slots import check_slot, find_slots, merge, nth_working_day_after, sweep
 from tests.conftest import user_by_name
-from tests.interview_fixtures import NOW, at, busy, room_id
+from tests.interview_fixtures import NOW, at, busy, drop_calendar_from, room_id
 
 HOURS = parse_hours("09:00-12:00,14:00-17:30")
 
@@ -90,11 +90,14 @@ def test_national_day_holidays_are_skipped_and_the_makeup_saturday_is_used(app):
 
 
 def test_a_window_in_a_year_without_calendar_data_is_an_error(app):
-    with pytest.raises(DomainError, match="2027 年的工作日历尚未录入"):
-        search(people("scjg_coord"), start="2027-03-01", end="2027-03-10", now=at("2026-12-21", "09:00"))
+    # 2030 lies beyond every year the table has (the current one and the years ahead).
+    with pytest.raises(DomainError, match="2030 年的工作日历尚未录入") as err:
+        search(people("scjg_coord"), start="2030-03-01", end="2030-03-10", now=at("2026-12-21", "09:00"))
+    assert err.value.details["calendar_url"] == "/calendar/?year=2030"
 
 
 def test_a_window_running_into_a_missing_year_returns_what_it_found_and_says_where_it_stopped(app):
+    drop_calendar_from(2027)  # as if the horizon ended with 2026
     result = search(people("scjg_coord"), duration=210, start="2026-12-28", end="2027-01-15", limit=10,
                     now=at("2026-12-21", "09:00"))
     assert [s[:10] for s in starts(result)] == ["2026-12-28", "2026-12-29", "2026-12-30", "2026-12-31"]
@@ -140,7 +143,7 @@ def test_check_slot_rules(app):
         (at("2026-09-28", "17:00"), 60, "不在同一工作时段内"),
         (at("2026-09-22", "09:00"), 60, "至少提前 3 个工作日"),
         (at("2026-09-18", "09:00"), 60, "过去"),
-        (at("2027-02-01", "09:00"), 60, "2027 年的工作日历尚未录入"),
+        (at("2030-02-01", "09:00"), 60, "2030 年的工作日历尚未录入"),
     ]
     for start, minutes, message in cases:
         with pytest.raises(DomainError, match=message):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,6 +64,47 @@ def record(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One entry for `record_many` (the same fields as `record` takes)."""
+
+    action: str
+    entity_type: str
+    entity_id: Any
+    agencies: tuple[int | None, ...] = ()
+    summary: str = ""
+    before: Any = None
+    after: Any = None
+
+
+def record_many(actor: Any, items: Iterable[Pending]) -> int:
+    """Append many entries in the caller's transaction, chained in order, with one look-up of the
+    chain's end and one multi-row INSERT (a calendar change can move thousands of deadlines)."""
+    items = list(items)
+    if not items:
+        return 0
+    _lock_chain()
+    db.session.flush()
+    prev = db.session.execute(
+        sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).scalar_one_or_none() or GENESIS
+    at = utcnow()
+    actor_id = getattr(actor, "id", None)
+    actor_name = getattr(actor, "display_name", None) or getattr(actor, "username", "") or "system"
+    rows = []
+    for item in items:
+        ids = sorted({int(a) for a in item.agencies if a is not None})
+        row = {"at": at, "actor_id": actor_id, "actor_name": actor_name, "action": item.action,
+               "entity_type": item.entity_type, "entity_id": str(item.entity_id),
+               "agency_scope": "," + ",".join(str(i) for i in ids) + "," if ids else "", "summary": item.summary,
+               "before": _canonical(item.before), "after": _canonical(item.after), "prev_hash": prev}
+        row["alg"] = chain.current_alg()
+        row["hash"] = prev = chain.digest(SimpleNamespace(**row))  # the same keyed digest `record` seals
+        rows.append(row)
+    db.session.execute(AuditEntry.__table__.insert(), rows)  # executemany, in order: ids follow the chain
+    return len(rows)
 
 
 # --- who may read which entries -------------------------------------------------------------

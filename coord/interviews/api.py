@@ -9,6 +9,7 @@ from coord.lists import services as lists
 from coord.mailin import queries as answers
 from coord.party import queries as party_queries
 from coord.scheduling.api import LocalDateTime
+from coord.workdays.services import provisional_span
 
 blp = api_blueprint("interviews", "/interviews", "联合约谈 Joint interviews")
 
@@ -130,6 +131,8 @@ class InterviewDetailSchema(InterviewSchema):
     # Each invitee's answer to the invitation (iMIP or answer link); NEEDS-ACTION until they answer.
     responses = fields.Function(lambda i: answers.response_dicts(i), metadata={
         "description": "[{email, name, partstat, comment, at, sequence, stale}]: stale = answered an older SEQUENCE"})
+    # A calendar change made the scheduled day a day off: flagged, not moved (null otherwise).
+    off_day_warning = fields.Function(lambda i: i.off_day_warning or None)
 
 
 class ListQuery(Schema):
@@ -166,18 +169,19 @@ class VisitInput(Schema):
 
 class FollowUpSchema(Schema):
     id = fields.Int()
-    item_id = fields.Int()
-    interview_id = fields.Int()
+    item_id = fields.Int(allow_none=True)  # null for a measure's observation period (coord.measures)
+    interview_id = fields.Int(allow_none=True)
     agency_id = fields.Int()
     due = fields.Date()
+    due_provisional = fields.Function(lambda f: provisional_span(f.deadline, f.due))
     status = fields.Str()
     result = fields.Str(allow_none=True)
     notes = fields.Str()
     visited_at = LocalDateTime(allow_none=True)
     escalated = fields.Bool()
     escalated_at = LocalDateTime(allow_none=True)
-    requirement = fields.Function(lambda f: f.item.requirement)
-    deadline = fields.Function(lambda f: f.item.deadline.isoformat())
+    requirement = fields.Function(lambda f: f.requirement)
+    deadline = fields.Function(lambda f: f.deadline.isoformat())
     lead_id = fields.Int(allow_none=True)
     lead = fields.Function(lambda f: {"id": f.lead.id, "number": f.lead.number, "state": f.lead.state,
                                       "to_agency_id": f.lead.to_agency_id} if f.lead else None)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
+from coord.timeutil import to_local
 
 PARTY_KINDS: dict[str, str] = {"organisation": "单位", "person": "个人"}
 PROBLEM_KINDS: dict[str, str] = {"regional": "区域性问题", "sector": "行业性问题"}
@@ -84,6 +85,9 @@ class Interview(db.Model):
     # The published list item (a row of one published version; its `uid` follows it across versions)
     # that the matter concerns: one of the lead agency's positive or negative list.
     list_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("list_item.id"), index=True)
+    # Set when a calendar change made the scheduled day a day off (the interview is flagged, not moved).
+    off_day: Mapped[date | None] = mapped_column(sa.Date)
+    off_day_note: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="", server_default="")
 
     party = relationship("Party", lazy="joined")
     lead_agency = relationship("Agency", foreign_keys=[lead_agency_id])
@@ -114,6 +118,16 @@ class Interview(db.Model):
     @property
     def agency_ids(self) -> list[int]:
         return [a.agency_id for a in self.agencies]
+
+    @property
+    def off_day_warning(self) -> str:
+        """Why the interview is flagged: still scheduled on a day the calendar now says is off."""
+        if self.off_day is None or self.status != "scheduled" or self.start_at is None:
+            return ""
+        if to_local(self.start_at).date() != self.off_day:
+            return ""  # rescheduled since: the flag no longer applies
+        why = f"（{self.off_day_note}）" if self.off_day_note else ""
+        return f"约谈日期 {self.off_day.isoformat()} 已调整为休息日{why}，请改期或确认照常举行。"
 
     def snapshot(self) -> dict:
         return {
@@ -242,3 +256,28 @@ class FollowUp(db.Model):
     @property
     def result_label(self) -> str:
         return FOLLOW_UP_RESULTS.get(self.result or "", "")
+
+    # A visit comes from an interview's rectification item or from a measure's observation period
+    # (coord.measures adds `observed_measure`); these read the same for both.
+    @property
+    def deadline(self) -> date:
+        return self.item.deadline if self.item_id else self.observed_measure.correction_deadline
+
+    @property
+    def requirement(self) -> str:
+        if self.item_id:
+            return self.item.requirement
+        measure = self.observed_measure
+        return measure.observation_requirement or measure.matter
+
+    @property
+    def subject(self) -> str:
+        """What the visit is about, for lists and messages."""
+        if self.interview_id:
+            return self.interview.title
+        measure = self.observed_measure
+        return f"{measure.kind_label}：{measure.matter}"
+
+    @property
+    def record_url(self) -> str:
+        return f"/interviews/{self.interview_id}" if self.interview_id else f"/measures/{self.observed_measure.id}"

@@ -43,7 +43,7 @@ from coord.interviews.validation import credit_code_error, id_number_error
 from coord.scheduling import services as sched
 from coord.scheduling.slots import check_slot, find_slots, nth_working_day_after
 from coord.timeutil import fmt_local, isoformat_local, local_today, to_local
-from coord.workdays.services import CalendarMissing
+from coord.workdays.services import CalendarMissing, calendar_error
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_DURATION, MAX_DURATION = 15, 240
@@ -729,7 +729,7 @@ def add_item(actor: Any, interview_id: Any, requirement: str, deadline: date | N
     try:
         due = nth_working_day_after(deadline, 1)  # the visit: the first working day after the deadline
     except CalendarMissing as err:
-        raise DomainError(str(err), field="deadline") from err
+        raise calendar_error(err, field="deadline") from err
     _text(requirement, "requirement", "整改要求")
     item = RectificationItem(interview_id=interview.id, requirement=requirement, deadline=deadline,
                              source=source if source in ("interview", "minutes") else "interview",

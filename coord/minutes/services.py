@@ -32,7 +32,7 @@ from coord.minutes.models import Minutes, MinutesRevision
 from coord.party import links as party_links
 from coord.scheduling.slots import nth_working_day_after
 from coord.timeutil import fmt_local, isoformat_local, parse_iso, to_local
-from coord.workdays.services import CalendarMissing
+from coord.workdays.services import CalendarMissing, calendar_error
 
 # The fields of a revision's content, in the order the pages and the conflict view show them.
 FIELD_LABELS: dict[str, str] = {
@@ -540,7 +540,7 @@ def _items_for(interview: Interview, content: dict[str, Any]) -> list[tuple[Rect
         try:
             due = nth_working_day_after(deadline, 1)  # the visit: first working day after the deadline
         except CalendarMissing as err:
-            raise DomainError(f"第 {index + 1} 条整改要求：{err}", field="rectifications") from err
+            raise calendar_error(err, field="rectifications", prefix=f"第 {index + 1} 条整改要求：") from err
         item = existing[index] if index < len(existing) else None
         if item is not None and (item.requirement, item.deadline) != (row["requirement"], deadline):
             if any(v.status == "done" for v in item.follow_ups):

@@ -13,6 +13,7 @@ from coord.lists import services as lists
 from coord.referrals import queries, services, storage
 from coord.referrals.models import Lead
 from coord.timeutil import isoformat_local, local_today
+from coord.workdays.services import provisional_span
 
 blp = api_blueprint("leads", "/leads", "线索移交与回复 Lead referral")
 
@@ -91,7 +92,9 @@ def _clock(lead: Lead) -> dict | None:
     sig = services.signal(lead, local_today())
     return {"clock": lead.clock, "due": _deadline(lead.due_on), "due_date": lead.due_on.isoformat(),
             "warn_from": lead.warn_on.isoformat() if lead.warn_on else None,
-            "working_days_left": sig.days_left, "overdue": sig.overdue, "warning": sig.warning}
+            "working_days_left": sig.days_left, "overdue": sig.overdue, "warning": sig.warning,
+            # counted over a day of a provisional year: corrected when the State Council's notice is imported
+            "provisional": provisional_span(lead.clock_start, lead.due_on)}
 
 
 def _pending(lead: Lead) -> dict | None:

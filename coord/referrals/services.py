@@ -38,7 +38,7 @@ from coord.referrals.models import (
 )
 from coord.referrals.storage import Upload
 from coord.timeutil import local_tz, to_local
-from coord.workdays.services import CalendarMissing, add_working_days, workday_map
+from coord.workdays.services import CalendarMissing, add_working_days, calendar_error, workday_map
 
 ACTING_ROLES = ("admin", "coordinator", "officer")
 SENDING_ROLES = ("admin", "coordinator")
@@ -69,7 +69,7 @@ def working_clock(start: date, days: int) -> tuple[date, date]:
     try:
         return add_working_days(start, days), add_working_days(start, min(warn_after, days))
     except CalendarMissing as err:
-        raise DomainError(f"无法计算期限：{err}", field="deadline") from err
+        raise calendar_error(err, field="deadline", prefix="无法计算期限：") from err
 
 
 def _set_clock(lead: Lead, clock: str, start: date, days: int) -> None:

@@ -9,7 +9,8 @@ from coord.api import api_blueprint, current_api_user, read_only
 from coord.calendar.fields import FeedUrl
 from coord.interviews import services as interviews
 from coord.scheduling import services
-from coord.timeutil import isoformat_local, parse_iso
+from coord.timeutil import isoformat_local, parse_iso, to_local
+from coord.workdays.services import calendar_url, is_provisional
 
 blp = api_blueprint("scheduling", "", "排期 Scheduling: slots, rooms, busy blocks")
 
@@ -47,6 +48,8 @@ class SlotQuery(Schema):
 class SlotSchema(Schema):
     start = LocalDateTime()
     end = LocalDateTime()
+    # On a day of a provisional year (statutory holidays only, until the State Council's notice).
+    provisional = fields.Function(lambda s: is_provisional(to_local(s.start).date()))
 
 
 class BlockerSchema(Schema):
@@ -66,6 +69,7 @@ class SlotResult(Schema):
     days_scanned = fields.Int()
     near_misses = fields.List(fields.Nested(NearMissSchema))
     calendar_gap = fields.Date(allow_none=True)
+    calendar_url = fields.Str(allow_none=True)
     message = fields.Str()
 
 
@@ -119,6 +123,7 @@ def search_slots(args):
                          "blockers": [{"resource": r, "label": labels.get(r, r)} for r in c.blockers]}
                         for c in result.near_misses],
         "calendar_gap": result.calendar_gap, "message": message,
+        "calendar_url": calendar_url(result.calendar_gap.year) if result.calendar_gap else None,
     }
 
 

@@ -28,7 +28,7 @@ from coord.extensions import db
 from coord.scheduling.models import LONG_BLOCK, Booking, BusyBlock
 from coord.scheduling.rules import Rules, current_rules
 from coord.timeutil import local_datetime, to_local
-from coord.workdays.services import CalendarMissing, known_days
+from coord.workdays.services import CalendarMissing, calendar_error, known_days
 from coord.workdays.services import add_working_days as nth_working_day_after
 
 Interval = tuple[int, int]  # [start, end) in epoch seconds
@@ -70,7 +70,7 @@ def earliest_day(rules: Rules, now: datetime) -> date:
     try:
         return nth_working_day_after(to_local(now).date(), rules.notice_working_days)
     except CalendarMissing as err:
-        raise DomainError(str(err), field="start") from err
+        raise calendar_error(err, field="start") from err
 
 
 # --- loading busy intervals --------------------------------------------------------------------
@@ -313,7 +313,7 @@ def find_slots(
         if result.calendar_gap:
             break
     if result.calendar_gap and not result.slots:
-        raise DomainError(result.calendar_message, field="window_end")
+        raise calendar_error(CalendarMissing(result.calendar_gap), field="window_end")
     if explain and len(result.slots) < limit:
         result.near_misses = near_misses(loaded, scanned_sessions, duration, step, pad, lower, upper)
     return result
@@ -358,7 +358,7 @@ def check_slot(start: datetime, end: datetime, *, now: datetime | None = None, r
     day = local_start.date()
     cal = known_days(day, day)
     if day not in cal:
-        raise DomainError(str(CalendarMissing(day)), field="start")
+        raise calendar_error(CalendarMissing(day), field="start")
     if not cal[day]:
         raise DomainError(f"{day.isoformat()} 不是工作日（节假日或周末），请另选时间。", field="start")
     inside = any(
