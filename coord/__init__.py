@@ -26,6 +26,8 @@ FEATURES = [
     "coord.calendar",
     "coord.minutes",
     "coord.referrals",
+    "coord.notifications",
+    "coord.worklist",
 ]
 
 

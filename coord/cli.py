@@ -17,14 +17,25 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("seed-demo")
-def seed_demo() -> None:
-    """Load the demo agencies, calendar and accounts (idempotent)."""
+@click.option("--reset", is_flag=True, help="Rebuild the demo district's records for today (not in production).")
+def seed_demo(reset: bool) -> None:
+    """Load the demo agencies, calendar and accounts, and a demo district that is alive (idempotent)."""
     from coord.demo import seed_all
+    from coord.district.seed import DistrictError
+    from coord.district.seed import seed as seed_district
 
     password = current_app.config["DEMO_PASSWORD"]
     counts = seed_all(password)
     click.echo("演示数据已就绪 / demo data ready: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
-    click.echo(f"登录 / log in: admin, scjg_coord, scjg_officer, cgj_coord, gafj_officer — 密码 password: {password}")
+    try:
+        district = seed_district(reset=reset)
+    except DistrictError as err:
+        click.echo(f"演示辖区数据未生成 / demo district not made: {err}", err=True)
+        sys.exit(1)
+    done = ", ".join(f"{k} +{v}" for k, v in district.items()) or "已存在 / already there"
+    click.echo(("已重置演示辖区 / demo district rebuilt: " if reset else "演示辖区 / demo district: ") + done)
+    click.echo("登录 / log in: admin, scjg_coord, scjg_officer, cgj_coord, cgj_officer, gafj_officer, sthj_coord, "
+               f"viewer — 密码 password: {password}")
 
 
 @click.command("create-token")

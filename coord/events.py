@@ -87,6 +87,14 @@ calendar_days_changed = _signal(
     "calendar-days-changed", "Days of the calendar changed; sender None, data: days (list of date).")
 
 
+# --- the worklist and notifications (coord.worklist, coord.notifications) -------------------------
+follow_up_due = _signal(
+    "follow-up-due", "A follow-up visit is due (announced by the interviews' periodic check); data: due.")
+police_clock_warning = _signal(
+    "police-clock-warning", "A police referral's clock turned yellow; data: clock, due_at, agency_id (who must act).")
+police_clock_overdue = _signal(
+    "police-clock-overdue", "A police referral's clock turned red; data: clock, due_at, agency_id (who must act).")
+
 # --- announcing and sending -------------------------------------------------------------------------
 
 @dataclass

@@ -134,7 +134,10 @@ class InterviewAgency(db.Model):
     """An agency taking part: the lead (organiser) or a co-organiser, with its confirmation."""
 
     __tablename__ = "interview_agency"
-    __table_args__ = (sa.UniqueConstraint("interview_id", "agency_id", name="uq_interview_agency"),)
+    __table_args__ = (
+        sa.UniqueConstraint("interview_id", "agency_id", name="uq_interview_agency"),
+        sa.Index("ix_interview_agency_pending", "agency_id", "confirmation", "role"),  # the worklist (0011)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(sa.ForeignKey("interview.id"), nullable=False, index=True)
@@ -208,6 +211,7 @@ class FollowUp(db.Model):
     """回访: the lead agency visits after the deadline and records whether the party rectified."""
 
     __tablename__ = "follow_up"
+    __table_args__ = (sa.Index("ix_follow_up_agency_status_due", "agency_id", "status", "due"),)  # the worklist (0011)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("rectification_item.id"), nullable=False, index=True)
