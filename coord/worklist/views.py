@@ -95,11 +95,7 @@ def _badge(endpoint: str) -> Callable[[Any], int]:
     return lambda user: worklist_for(user).nav_count(endpoint)
 
 
-def _total(user: Any) -> int:
-    return worklist_for(user).total
-
-
-# Every nav entry counts the sections that name it (a section added later counts without more code).
+# Every nav entry counts the sections that name it (a section added later counts without more code). The home
+# entry shows none: the worklist it opens shows its own counts.
 for _endpoint, _label, _who in NAV:
     NAV_BADGES[_endpoint] = _badge(_endpoint)
-NAV_BADGES["web.home"] = _total
