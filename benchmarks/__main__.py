@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-ALL = ["scheduling", "referrals", "feeds", "documents", "lists_import"]
+ALL = ["scheduling", "referrals", "feeds", "documents", "lists_import", "worklist"]
 
 
 def main(argv: list[str]) -> int:

@@ -105,6 +105,10 @@ class Lead(db.Model):
         sa.Index("ix_lead_to_id", "to_agency_id", "id"),
         sa.Index("ix_lead_from_id", "from_agency_id", "id"),
         sa.Index("ix_lead_due_on", "due_on", "to_agency_id", "from_agency_id", "late"),  # overdue now; reminders
+        # The worklist (migration 0011): an inbox state in deadline order; open supervisions.
+        sa.Index("ix_lead_to_state_due_on", "to_agency_id", "state", "due_on"),
+        sa.Index("ix_lead_supervised", "to_agency_id", sqlite_where=sa.text("supervised = 1"),
+                 postgresql_where=sa.text("supervised")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

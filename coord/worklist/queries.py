@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import accumulate
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,7 +58,7 @@ class Section:
     kind: str  # the task kind (API `kind`), e.g. "lead_acknowledge"
     label: str  # the section heading
     record_type: str  # API `record.type`
-    query: Callable[[Any, Context], sa.Select | None]  # this user's rows, or None: not their section
+    query: Callable[[Any, Context], sa.Select | sa.CompoundSelect | None]  # this user's rows, or None
     title: Callable[[Any], str]  # an item's title from its row
     url: Callable[[Any], str]  # where the user acts on it
     action: str = "办理"  # the verb on the link
@@ -175,15 +176,17 @@ def context(now: datetime | None = None) -> Context:
     return Context(today=to_local(now).date(), now=now)
 
 
-def _run(stmt: sa.Select, limit: int) -> tuple[int, list[Any]]:
+def _run(stmt: sa.Select | sa.CompoundSelect, limit: int) -> tuple[int, list[Any]]:
     """One statement: the `limit` most urgent rows, each carrying the section's total as a scalar subquery."""
-    total = sa.select(sa.func.count()).select_from(
-        stmt.with_only_columns(sa.literal(1), maintain_column_froms=False).order_by(None).subquery()
-    ).scalar_subquery()
+    if isinstance(stmt, sa.Select):  # count from the WHERE alone: covering indexes, no row lookups
+        counted = stmt.with_only_columns(sa.literal(1), maintain_column_froms=False).order_by(None)
+    else:  # a UNION (the rows themselves are what makes them distinct)
+        counted = stmt
+    total = sa.select(sa.func.count()).select_from(counted.subquery()).scalar_subquery()
     inner = stmt.subquery()
     rows = db.session.execute(
         sa.select(inner, total.label("_total"))
-        .order_by(inner.c.due.is_(None), inner.c.due, inner.c.record_id)
+        .order_by(inner.c.due, inner.c.record_id)  # within a section `due` is always set or always NULL
         .limit(limit)
     ).all()
     return (rows[0]._total if rows else 0), rows
@@ -210,18 +213,20 @@ def compute(user: Any, *, limit: int = DEFAULT_LIMIT, now: datetime | None = Non
 
 
 def _days_left(results: list[SectionResult], today: date) -> None:
-    dues = [t.due for r in results for t in r.tasks if t.clock == "day" and t.due is not None]
-    if not dues:
+    """Working days left for each dated task, from one calendar read (prefix sums: O(1) per task)."""
+    tasks = [t for r in results for t in r.tasks if t.clock == "day" and t.due is not None]
+    if not tasks:
         return
-    lo, hi = min(dues + [today]), max(dues + [today])
-    days = known_days(lo, hi)
-    complete = len(days) == (hi - lo).days + 1  # a gap in the calendar: no count, never a guess
-    for task in (t for r in results for t in r.tasks if t.clock == "day" and t.due is not None):
-        if not complete:
-            task.days_left = None
-            continue
+    days = known_days(min([t.due for t in tasks] + [today]), max([t.due for t in tasks] + [today]))
+    ordered = sorted(days)
+    index = {d: i for i, d in enumerate(ordered)}
+    worked = [0, *accumulate(1 if days[d] else 0 for d in ordered)]  # worked[i + 1]: working days up to ordered[i]
+    for task in tasks:
         a, b = min(today, task.due), max(today, task.due)
-        n = sum(1 for d, w in days.items() if a < d <= b and w)
+        if a not in index or b not in index or index[b] - index[a] != (b - a).days:
+            task.days_left = None  # a gap in the calendar: no number, never a guess
+            continue
+        n = worked[index[b] + 1] - worked[index[a] + 1]  # working days in (a, b]
         task.days_left = n if task.due >= today else -n
 
 
@@ -255,9 +260,9 @@ def _inbox(state: str) -> Callable[[Any, Context], sa.Select | None]:
 def _supervised(user: Any, ctx: Context) -> sa.Select | None:
     if not _acting(user):
         return None
+    # `supervised = 1` / `= true`: the partial index ix_lead_supervised answers it.
     return sa.select(*_lead_columns()).where(
-        Lead.to_agency_id == user.agency_id, Lead.state.in_(("referred", "acknowledged", "returned", "replied")),
-        Lead.supervised.is_(True))
+        Lead.to_agency_id == user.agency_id, Lead.supervised == sa.true(), Lead.state != "merged")
 
 
 def _outbox(state: str) -> Callable[[Any, Context], sa.Select | None]:
@@ -273,9 +278,12 @@ def _outbox(state: str) -> Callable[[Any, Context], sa.Select | None]:
 def _extensions(user: Any, ctx: Context) -> sa.Select | None:
     if not _acting(user, SENDING):
         return None
-    return (sa.select(*_lead_columns(), ExtensionRequest.days)
-            .join(ExtensionRequest, sa.and_(ExtensionRequest.lead_id == Lead.id, ExtensionRequest.state == "pending"))
-            .where(Lead.from_agency_id == user.agency_id, Lead.state == "acknowledged"))
+    # From the sender's acknowledged leads to their pending request (never a scan of every request ever made).
+    pending = (sa.select(ExtensionRequest.days).where(ExtensionRequest.lead_id == Lead.id,
+                                                       ExtensionRequest.state == "pending")
+               .order_by(ExtensionRequest.id).limit(1).scalar_subquery())
+    return (sa.select(*_lead_columns(), pending.label("days"))
+            .where(Lead.from_agency_id == user.agency_id, Lead.state == "acknowledged", pending.is_not(None)))
 
 
 def _overdue_everywhere(user: Any, ctx: Context) -> sa.Select | None:
@@ -331,16 +339,25 @@ def _minutes_open(user: Any, ctx: Context) -> sa.Select | None:
     the officials who took part write them."""
     if user.role == "viewer":
         return None
-    mine = sa.exists(sa.select(InterviewParticipant.id).where(
-        InterviewParticipant.interview_id == Interview.id, InterviewParticipant.user_id == user.id))
-    who = sa.or_(Interview.lead_agency_id == user.agency_id, mine) if _acting(user, SENDING) else mine
-    final = sa.exists(sa.select(Minutes.id).where(Minutes.interview_id == Interview.id, Minutes.status == "final"))
+    # Two small index-driven sets, united (an OR, or an IN over both, is answered by scanning every
+    # interview): the interviews the user took part in, and the organiser's for its coordinators.
+    # Counted per interview (one probe of the minutes' unique index each): written as NOT EXISTS, PostgreSQL
+    # would hash the whole minutes table instead.
+    finals = sa.select(sa.func.count(Minutes.id)).where(
+        Minutes.interview_id == Interview.id, Minutes.status == "final").scalar_subquery()
+    open_minutes = (Interview.status.in_(("held", "scheduled")),
+                    sa.or_(Interview.status == "held", Interview.start_at < ctx.now), finals == 0)
     no_clock = sa.cast(sa.null(), Interview.start_at.type)
-    return (sa.select(*_interview_columns(no_clock))
-            .join(Party, Party.id == Interview.party_id)
-            .where(who, sa.or_(Interview.status == "held",
-                               sa.and_(Interview.status == "scheduled", Interview.start_at < ctx.now)),
-                   sa.not_(final)))
+    attended = (sa.select(*_interview_columns(no_clock))
+                .select_from(InterviewParticipant)
+                .join(Interview, Interview.id == InterviewParticipant.interview_id)
+                .join(Party, Party.id == Interview.party_id)
+                .where(InterviewParticipant.user_id == user.id, *open_minutes))
+    if not _acting(user, SENDING):
+        return attended
+    organised = (sa.select(*_interview_columns(no_clock)).join(Party, Party.id == Interview.party_id)
+                 .where(Interview.lead_agency_id == user.agency_id, *open_minutes))
+    return sa.union(attended, organised)
 
 
 def _visits(user: Any, ctx: Context) -> sa.Select | None:

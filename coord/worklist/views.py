@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from coord.dbtypes import utcnow
@@ -32,8 +32,12 @@ QUICK_ACTIONS: dict[str, tuple[str, Callable[[Any, int], Any]]] = {
 
 
 def worklist_for(user: Any) -> queries.Worklist:
-    """The user's worklist, from the cache while nothing that concerns them has changed."""
-    return cache.cached(user, "worklist", lambda: queries.compute(user))
+    """The user's worklist, from the cache while nothing that concerns them has changed (and computed at
+    most once per request, however many badges ask)."""
+    memo = g.setdefault("coord_worklist", {})
+    if user.id not in memo:
+        memo[user.id] = cache.cached(user, "worklist", lambda: queries.compute(user))
+    return memo[user.id]
 
 
 def poll_seconds() -> int:
@@ -73,6 +77,11 @@ def act(kind: str, record_id: int):
         return render_template("worklist/_worklist.html", **part_context(current_user, error))
     flash(error or f"已{label}。", "error" if error else "success")
     return redirect(url_for("web.home"), 303)
+
+
+@bp.before_app_request
+def _fresh_memo() -> None:
+    g.pop("coord_worklist", None)  # an app context may outlive a request (the test client reuses one)
 
 
 @bp.after_app_request

@@ -7,8 +7,9 @@ Create Date: 2026-12-01 15:00:00
 `user_account.attention_stamp` is raised by the listeners whenever a user's worklist or notifications
 may have changed (the key of the per-process cache of badges and the bell); `notify_mail` is the
 user's e-mail choice for notifications. `notification` holds the in-app notifications. `demo_record`
-lists what the demo district made (`seed-demo`, `seed-demo --reset`). Two indexes serve worklist
-sections: pending co-organiser confirmations per agency, pending follow-up visits per agency by date.
+lists what the demo district made (`seed-demo`, `seed-demo --reset`). Four indexes serve worklist
+sections: pending co-organiser confirmations per agency, pending follow-up visits per agency by date,
+an agency's inbox by state in deadline order, and open supervisions (partial index).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -65,9 +66,16 @@ def upgrade():
         batch_op.create_index('ix_interview_agency_pending', ['agency_id', 'confirmation', 'role'], unique=False)
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.create_index('ix_follow_up_agency_status_due', ['agency_id', 'status', 'due'], unique=False)
+    with op.batch_alter_table('lead', schema=None) as batch_op:
+        batch_op.create_index('ix_lead_to_state_due_on', ['to_agency_id', 'state', 'due_on'], unique=False)
+        batch_op.create_index('ix_lead_supervised', ['to_agency_id'], unique=False,
+                              sqlite_where=sa.text('supervised = 1'), postgresql_where=sa.text('supervised'))
 
 
 def downgrade():
+    with op.batch_alter_table('lead', schema=None) as batch_op:
+        batch_op.drop_index('ix_lead_supervised')
+        batch_op.drop_index('ix_lead_to_state_due_on')
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index('ix_follow_up_agency_status_due')
     with op.batch_alter_table('interview_agency', schema=None) as batch_op:
