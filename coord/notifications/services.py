@@ -102,7 +102,7 @@ def notify(user_ids: Iterable[int | None], note: Note, *, actor_id: int | None =
     for row in rows:
         if row.mail_state == "sent":
             sent = queue_mail([emails[row.user_id]], f"【柔性执法协同平台】{row.title}", _mail_text([row]),
-                              key=f"notification:{row.id}")
+                              key=f"notification:{row.id}:{int(now.timestamp())}")  # ids may be reused (SQLite)
             row.mail_state, row.mailed_at = ("sent", now) if sent is not None else ("skipped", None)
     cache.touch(user_ids=[r.user_id for r in rows], commit=False)
     return rows
@@ -185,8 +185,7 @@ def set_mail_choice(actor: Any, choice: str) -> Any:
 # --- the daily digest -------------------------------------------------------------------------------------
 
 def digest_time() -> time:
-    text = str(current_app.config.get("NOTIFY_DIGEST_TIME") or os.environ.get("COORD_DIGEST_TIME", "08:30"))
-    return time.fromisoformat(text)
+    return time.fromisoformat(str(current_app.config.get("NOTIFY_DIGEST_TIME") or "08:30"))
 
 
 def send_digests(now: datetime | None = None) -> int:

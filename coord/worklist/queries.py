@@ -413,38 +413,45 @@ def _police_title(row: Any) -> str:
     return f"{row.number} {row.party_name}（涉嫌{row.suspected_crime}）：{step}"
 
 
+def _leads(box: str, state: str) -> Callable[[], str]:
+    return lambda: url_for("referrals.index", box=box, state=state)
+
+
 def _register_all() -> None:
     lead = "lead"
     for section in [
         Section("lead_acknowledge", "待签收的线索", lead, _inbox("referred"), _lead_title, _lead_url,
-                action="签收或退回", nav="referrals.index", priority=10),
+                action="签收或退回", nav="referrals.index", priority=10, more=_leads("inbox", "referred")),
         Section("lead_reply", "待回复的线索", lead, _inbox("acknowledged"), _lead_title, _lead_url,
-                action="核查回复", nav="referrals.index", priority=11),
+                action="核查回复", nav="referrals.index", priority=11, more=_leads("inbox", "acknowledged")),
         Section("supervision_answer", "待答复的督办", lead, _supervised,
                 lambda r: f"督办：{_lead_title(r)}", _lead_url, action="答复督办", nav="referrals.index", priority=5),
         Section("lead_accept", "待确认的回复", lead, _outbox("replied"), _lead_title, _lead_url,
-                action="办结或退回补充", nav="referrals.index", priority=20),
+                action="办结或退回补充", nav="referrals.index", priority=20, more=_leads("outbox", "replied")),
         Section("lead_redirect", "被退回的线索", lead, _outbox("returned"), _lead_title, _lead_url,
-                action="改派", nav="referrals.index", priority=21),
+                action="改派", nav="referrals.index", priority=21, more=_leads("outbox", "returned")),
         Section("extension_decide", "待审批的延期申请", lead, _extensions,
                 lambda r: f"{_lead_title(r)}（申请延期 {r.days} 个工作日）", _lead_url,
                 action="审批延期", nav="referrals.index", priority=12),
         Section("police_referral", "移送公安：计时中", "police_referral", _police, _police_title,
                 lambda r: url_for("referrals.police_show", referral_id=r.record_id), action="办理",
-                clock="instant", nav="referrals.police_index", priority=8),
+                clock="instant", nav="referrals.police_index", priority=8,
+                more=lambda: url_for("referrals.police_index")),
         Section("interview_confirm", "待本单位确认的约谈", "interview", _confirmations, _interview_title,
                 lambda r: url_for("interviews.show", interview_id=r.record_id), action="确认或拒绝",
-                clock="instant", nav="interviews.index", priority=15),
+                clock="instant", nav="interviews.index", priority=15,
+                more=lambda: url_for("interviews.index", awaiting="1")),
         Section("interview_attend", "近 7 日我参加的约谈", "interview", _attending, _interview_title,
                 lambda r: url_for("interviews.show", interview_id=r.record_id), action="查看",
                 clock="instant", priority=40),
         Section("minutes_finalise", "待定稿的约谈笔录", "interview", _minutes_open, _interview_title,
                 lambda r: url_for("minutes.edit", interview_id=r.record_id), action="填写笔录",
-                nav="minutes.index", priority=25),
+                nav="minutes.index", priority=25, more=lambda: url_for("minutes.index")),
         Section("follow_up_visit", "到期的回访", "follow_up", _visits,
                 lambda r: f"{r.title}（{r.party_name}）",
                 lambda r: url_for("interviews.follow_up_list") + f"#follow-up-{r.record_id}",
-                action="登记回访", nav="interviews.follow_up_list", priority=18),
+                action="登记回访", nav="interviews.follow_up_list", priority=18,
+                more=lambda: url_for("interviews.follow_up_list")),
         Section("list_fix", "被退回修改的清单", "list_version", _lists_returned, _list_title,
                 lambda r: url_for("lists.version", version_id=r.record_id), action="修改后重新提交",
                 nav="lists.index", priority=30),
