@@ -58,6 +58,7 @@ class Interview(db.Model):
     """联合约谈 / 约谈告诫. The lead agency organises; co-organising agencies confirm."""
 
     __tablename__ = "interview"
+    __table_args__ = (sa.Index("ix_interview_lead_status_start", "lead_agency_id", "status", "start_at"),)  # 0011
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(sa.String(120), unique=True, nullable=False, default=new_uid)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from coord.agencies.models import Agency
-from coord.dbtypes import utcnow
+from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
 from coord.interviews.models import FollowUp, Interview, InterviewAgency, InterviewParticipant, Party
 from coord.lists.models import KINDS as LIST_KINDS
@@ -32,7 +32,7 @@ from coord.referrals.models import POLICE_CLOCKS, ExtensionRequest, Lead, Police
 from coord.timeutil import fmt_local, local_tz, to_local
 from coord.workdays.services import known_days
 
-DEFAULT_LIMIT = 10
+DEFAULT_LIMIT = 5  # items shown per section on the home page (the most urgent; a link leads to the rest)
 ATTEND_DAYS = 7  # interviews the user attends in the next 7 days
 VISIT_AHEAD_DAYS = 7  # follow-up visits shown from a week before they fall due
 
@@ -41,16 +41,36 @@ SENDING = ("admin", "coordinator")
 POLICE_SIDE_CLOCKS = ("decide", "reconsider")  # the police act; the other clocks are the agency's
 
 
-@dataclass(frozen=True)
+class Who:
+    """The user as a section query sees them. `id` and `agency_id` are SQL parameters, so a section's
+    statement is built once per role and reused for every user (no per-request construction); `role` and
+    `is_office` are plain values to choose the statement's shape by."""
+
+    id = sa.bindparam("wl_user_id", type_=sa.Integer)
+    agency_id = sa.bindparam("wl_agency_id", type_=sa.Integer)
+
+    def __init__(self, role: str, is_office: bool) -> None:
+        self.role, self.is_office = role, is_office
+
+
 class Context:
-    """What a section query may use: the local day, the instant, and the limits of the week ahead."""
+    """The clock as a section query sees it, as SQL parameters: the local day, the instant, the end of the
+    coming week (interviews attended) and the last day a visit is shown ahead of falling due."""
 
-    today: date
-    now: datetime
+    today = sa.bindparam("wl_today", type_=sa.Date)
+    now = sa.bindparam("wl_now", type_=UTCDateTime)
+    week_end = sa.bindparam("wl_week_end", type_=UTCDateTime)
+    visits_until = sa.bindparam("wl_visits_until", type_=sa.Date)
 
-    @property
-    def week_end(self) -> datetime:
-        return self.now + timedelta(days=ATTEND_DAYS)
+    @staticmethod
+    def values(user: Any, now: datetime) -> dict[str, Any]:
+        today = to_local(now).date()
+        return {"wl_user_id": user.id, "wl_agency_id": user.agency_id, "wl_today": today, "wl_now": now,
+                "wl_week_end": now + timedelta(days=ATTEND_DAYS),
+                "wl_visits_until": today + timedelta(days=VISIT_AHEAD_DAYS)}
+
+
+CTX = Context()
 
 
 @dataclass(frozen=True)
@@ -58,7 +78,7 @@ class Section:
     kind: str  # the task kind (API `kind`), e.g. "lead_acknowledge"
     label: str  # the section heading
     record_type: str  # API `record.type`
-    query: Callable[[Any, Context], sa.Select | sa.CompoundSelect | None]  # this user's rows, or None
+    query: Callable[[Who, Context], sa.Select | sa.CompoundSelect | None]  # the rows, or None: not theirs
     title: Callable[[Any], str]  # an item's title from its row
     url: Callable[[Any], str]  # where the user acts on it
     action: str = "办理"  # the verb on the link
@@ -75,6 +95,8 @@ def register(section: Section) -> Section:
     """Add a section (later features: the party portal, iMIP replies). Replaces one of the same kind."""
     SECTIONS[:] = [s for s in SECTIONS if s.kind != section.kind]
     SECTIONS.append(section)
+    for key in [k for k in _STATEMENTS if k[0] == section.kind]:
+        _STATEMENTS.pop(key, None)
     return section
 
 
@@ -171,45 +193,50 @@ class Worklist:
 
 # --- running the sections -------------------------------------------------------------------------------
 
-def context(now: datetime | None = None) -> Context:
-    now = now or utcnow()
-    return Context(today=to_local(now).date(), now=now)
+_STATEMENTS: dict[tuple[str, str, bool, int], Any] = {}  # built once per section, role and limit
 
 
-def _run(stmt: sa.Select | sa.CompoundSelect, limit: int) -> tuple[int, list[Any]]:
-    """One statement: the `limit` most urgent rows, each carrying the section's total as a scalar subquery."""
+def _statement(section: Section, who: Who, limit: int) -> Any:
+    """The section's one statement: the `limit` most urgent rows, each carrying the total as a scalar subquery."""
+    key = (section.kind, who.role, who.is_office, limit)
+    if key not in _STATEMENTS:
+        stmt = section.query(who, CTX)
+        _STATEMENTS[key] = None if stmt is None else _wrap(stmt, limit)
+    return _STATEMENTS[key]
+
+
+def _wrap(stmt: sa.Select | sa.CompoundSelect, limit: int) -> sa.Select:
+    inner = stmt.subquery()
     if isinstance(stmt, sa.Select):  # count from the WHERE alone: covering indexes, no row lookups
         counted = stmt.with_only_columns(sa.literal(1), maintain_column_froms=False).order_by(None)
-    else:  # a UNION (the rows themselves are what makes them distinct)
-        counted = stmt
-    total = sa.select(sa.func.count()).select_from(counted.subquery()).scalar_subquery()
-    inner = stmt.subquery()
-    rows = db.session.execute(
-        sa.select(inner, total.label("_total"))
-        .order_by(inner.c.due, inner.c.record_id)  # within a section `due` is always set or always NULL
-        .limit(limit)
-    ).all()
-    return (rows[0]._total if rows else 0), rows
+        total = sa.select(sa.func.count()).select_from(counted.subquery()).scalar_subquery()
+    else:  # a UNION: its rows are what makes them distinct, so count them as they are sorted (once)
+        total = sa.func.count().over()
+    return (sa.select(inner, total.label("_total"))
+            .order_by(inner.c.due, inner.c.record_id)  # within a section `due` is always set or always NULL
+            .limit(limit))
 
 
 def compute(user: Any, *, limit: int = DEFAULT_LIMIT, now: datetime | None = None,
             kinds: set[str] | None = None) -> Worklist:
     """The user's worklist: one query per section that is theirs, one calendar read for days left."""
-    ctx = context(now)
+    now = now or utcnow()
+    values = Context.values(user, now)
+    who = Who(user.role, user.is_office)
     results: list[SectionResult] = []
     for section in SECTIONS:
         if kinds is not None and section.kind not in kinds:
             continue
-        stmt = section.query(user, ctx)
+        stmt = _statement(section, who, limit)
         if stmt is None:
             continue
-        count, rows = _run(stmt, limit)
+        rows = db.session.execute(stmt, values).all()
         tasks = [Task(kind=section.kind, title=section.title(row), url=section.url(row),
                       record_type=section.record_type, record_id=row.record_id, due=row.due, warn=row.warn,
                       clock=section.clock, action=section.action) for row in rows]
-        results.append(SectionResult(section, count, tasks))
-    _days_left(results, ctx.today)
-    return Worklist(ctx.today, results)
+        results.append(SectionResult(section, rows[0]._total if rows else 0, tasks))
+    _days_left(results, values["wl_today"])
+    return Worklist(values["wl_today"], results)
 
 
 def _days_left(results: list[SectionResult], today: date) -> None:
@@ -343,7 +370,7 @@ def _minutes_open(user: Any, ctx: Context) -> sa.Select | None:
     # interview): the interviews the user took part in, and the organiser's for its coordinators.
     # Counted per interview (one probe of the minutes' unique index each): written as NOT EXISTS, PostgreSQL
     # would hash the whole minutes table instead.
-    finals = sa.select(sa.func.count(Minutes.id)).where(
+    finals = sa.select(sa.func.count(Minutes.interview_id)).where(
         Minutes.interview_id == Interview.id, Minutes.status == "final").scalar_subquery()
     open_minutes = (Interview.status.in_(("held", "scheduled")),
                     sa.or_(Interview.status == "held", Interview.start_at < ctx.now), finals == 0)
@@ -369,7 +396,7 @@ def _visits(user: Any, ctx: Context) -> sa.Select | None:
             .join(Interview, Interview.id == FollowUp.interview_id)
             .join(Party, Party.id == Interview.party_id)
             .where(FollowUp.agency_id == user.agency_id, FollowUp.status == "pending",
-                   FollowUp.due <= ctx.today + timedelta(days=VISIT_AHEAD_DAYS)))
+                   FollowUp.due <= ctx.visits_until))
 
 
 def _list_columns() -> list[Any]:
@@ -425,14 +452,16 @@ def _register_all() -> None:
         Section("lead_reply", "待回复的线索", lead, _inbox("acknowledged"), _lead_title, _lead_url,
                 action="核查回复", nav="referrals.index", priority=11, more=_leads("inbox", "acknowledged")),
         Section("supervision_answer", "待答复的督办", lead, _supervised,
-                lambda r: f"督办：{_lead_title(r)}", _lead_url, action="答复督办", nav="referrals.index", priority=5),
+                lambda r: f"督办：{_lead_title(r)}", _lead_url, action="答复督办", nav="referrals.index", priority=5,
+                more=lambda: url_for("referrals.index", box="inbox")),
         Section("lead_accept", "待确认的回复", lead, _outbox("replied"), _lead_title, _lead_url,
                 action="办结或退回补充", nav="referrals.index", priority=20, more=_leads("outbox", "replied")),
         Section("lead_redirect", "被退回的线索", lead, _outbox("returned"), _lead_title, _lead_url,
                 action="改派", nav="referrals.index", priority=21, more=_leads("outbox", "returned")),
         Section("extension_decide", "待审批的延期申请", lead, _extensions,
                 lambda r: f"{_lead_title(r)}（申请延期 {r.days} 个工作日）", _lead_url,
-                action="审批延期", nav="referrals.index", priority=12),
+                action="审批延期", nav="referrals.index", priority=12,
+                more=_leads("outbox", "acknowledged")),
         Section("police_referral", "移送公安：计时中", "police_referral", _police, _police_title,
                 lambda r: url_for("referrals.police_show", referral_id=r.record_id), action="办理",
                 clock="instant", nav="referrals.police_index", priority=8,
@@ -443,7 +472,7 @@ def _register_all() -> None:
                 more=lambda: url_for("interviews.index", awaiting="1")),
         Section("interview_attend", "近 7 日我参加的约谈", "interview", _attending, _interview_title,
                 lambda r: url_for("interviews.show", interview_id=r.record_id), action="查看",
-                clock="instant", priority=40),
+                clock="instant", priority=40, more=lambda: url_for("scheduling.week")),
         Section("minutes_finalise", "待定稿的约谈笔录", "interview", _minutes_open, _interview_title,
                 lambda r: url_for("minutes.edit", interview_id=r.record_id), action="填写笔录",
                 nav="minutes.index", priority=25, more=lambda: url_for("minutes.index")),
@@ -454,10 +483,10 @@ def _register_all() -> None:
                 more=lambda: url_for("interviews.follow_up_list")),
         Section("list_fix", "被退回修改的清单", "list_version", _lists_returned, _list_title,
                 lambda r: url_for("lists.version", version_id=r.record_id), action="修改后重新提交",
-                nav="lists.index", priority=30),
+                nav="lists.index", priority=30, more=lambda: url_for("lists.index")),
         Section("list_review", "待审核的清单", "list_version", _lists_submitted, _list_title,
                 lambda r: url_for("lists.version", version_id=r.record_id), action="审核",
-                nav="lists.index", priority=28),
+                nav="lists.index", priority=28, more=lambda: url_for("lists.index")),
         Section("lead_overdue", "各单位超期线索", lead, _overdue_everywhere,
                 lambda r: f"{_lead_title(r)}", _lead_url, action="督办", nav="referrals.index", priority=35,
                 more=lambda: url_for("referrals.index", box="all", overdue="1")),

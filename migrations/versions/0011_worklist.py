@@ -9,7 +9,8 @@ may have changed (the key of the per-process cache of badges and the bell); `not
 user's e-mail choice for notifications. `notification` holds the in-app notifications. `demo_record`
 lists what the demo district made (`seed-demo`, `seed-demo --reset`). Four indexes serve worklist
 sections: pending co-organiser confirmations per agency, pending follow-up visits per agency by date,
-an agency's inbox by state in deadline order, and open supervisions (partial index).
+an agency's inbox by state in deadline order, open supervisions (partial), an organiser's interviews
+by status and time, and minutes by interview and status (covering).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -70,9 +71,17 @@ def upgrade():
         batch_op.create_index('ix_lead_to_state_due_on', ['to_agency_id', 'state', 'due_on'], unique=False)
         batch_op.create_index('ix_lead_supervised', ['to_agency_id'], unique=False,
                               sqlite_where=sa.text('supervised = 1'), postgresql_where=sa.text('supervised'))
+    with op.batch_alter_table('interview', schema=None) as batch_op:
+        batch_op.create_index('ix_interview_lead_status_start', ['lead_agency_id', 'status', 'start_at'], unique=False)
+    with op.batch_alter_table('minutes', schema=None) as batch_op:
+        batch_op.create_index('ix_minutes_final', ['interview_id', 'status'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('minutes', schema=None) as batch_op:
+        batch_op.drop_index('ix_minutes_final')
+    with op.batch_alter_table('interview', schema=None) as batch_op:
+        batch_op.drop_index('ix_interview_lead_status_start')
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.drop_index('ix_lead_supervised')
         batch_op.drop_index('ix_lead_to_state_due_on')
