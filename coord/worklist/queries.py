@@ -2,10 +2,14 @@
 
 A section is one query. `SECTIONS` is a list: a later feature adds its own with `register(Section(...))`
 and tells the cache which of its events change it (`coord.worklist.cache.watch`). A section's query
-returns the rows for one user (or None when the section is not theirs), with at least the columns
-labelled `record_id`, `due` and `warn` (either may be NULL); `due`/`warn` are dates (`clock="day"`,
-working days left are shown) or instants (`clock="instant"`). The runner adds the total count as a
-scalar subquery and keeps the most urgent `limit` rows, so each section costs exactly one statement.
+function gets `who` and `ctx` and returns a select (or a UNION of selects) of the rows for one user, or
+None when the section is not theirs, with at least the columns labelled `record_id`, `due` and `warn`;
+`due`/`warn` are dates (`clock="day"`, working days left are shown) or instants (`clock="instant"`),
+within a section either always set or always NULL. `who.id`, `who.agency_id`, `ctx.today`, `ctx.now`,
+`ctx.week_end`, `ctx.visits_until` are SQL parameters (use them in SQL expressions, not in Python):
+the statement is built once per section, role and limit and reused; `who.role`/`who.is_office` are
+values to choose its shape by. The runner adds the total as a scalar subquery (counted from the
+WHERE alone) and keeps the most urgent `limit` rows, so each section costs exactly one statement.
 
 Every query is scoped to the user's own agency or the user themself; only the office (which may see
 every agency's records) has sections across agencies.
