@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 ALL = ["scheduling", "referrals", "feeds", "documents", "lists_import", "party", "mailin", "audit", "oversight",
-       "calendar", "pages"]
+       "calendar", "worklist", "pages"]
 
 
 def main(argv: list[str]) -> int:

@@ -33,6 +33,8 @@ FEATURES = [
     "coord.measures",
     "coord.parties",
     "coord.oversight",
+    "coord.notifications",
+    "coord.worklist",
 ]
 
 

@@ -19,20 +19,39 @@ def init_app(app: Flask) -> None:
 @click.command("seed-demo")
 @click.option("--quiet", is_flag=True, help="Do not list the demo accounts.")
 @click.option("--upgrade", is_flag=True, help="Apply the migrations first (one process: a faster start).")
-def seed_demo(quiet: bool, upgrade: bool) -> None:
-    """Load the demo agencies, calendar and accounts (idempotent)."""
+@click.option("--reset", is_flag=True, help="Rebuild the demo district's records for today (not in production).")
+def seed_demo(quiet: bool, upgrade: bool, reset: bool) -> None:
+    """Load the demo agencies, calendar and accounts, and a demo district that is alive (idempotent).
+
+    Exits 3 when only the demo district could not be made (e.g. a calendar day is missing): the
+    accounts exist, so `make run` still starts and the office can fix the calendar."""
     from coord.demo import seed_all
+    from coord.district.seed import DistrictError
+    from coord.district.seed import seed as seed_district
 
     if upgrade:
         from flask_migrate import upgrade as migrate_up
 
         migrate_up(revision="heads")
+    if reset and current_app.config.get("COORD_ENV") == "production":
+        click.echo("生产环境（COORD_ENV=production）不能重置演示数据。 / --reset is refused in production.", err=True)
+        sys.exit(1)
     password = current_app.config["DEMO_PASSWORD"]
     counts = seed_all(password)
     click.echo("演示数据已就绪 / demo data ready: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
+    try:
+        district = seed_district(reset=reset)
+    except DistrictError as err:
+        click.echo(f"演示辖区数据未生成 / demo district not made: {err}", err=True)
+        district = None
+    if district is not None:
+        done = ", ".join(f"{k} +{v}" for k, v in district.items()) or "已存在 / already there"
+        click.echo(("已重置演示辖区 / demo district rebuilt: " if reset else "演示辖区 / demo district: ") + done)
     if not quiet:
         _print_accounts(password)
         _print_mail()
+    if district is None:
+        sys.exit(3)
 
 
 @click.command("demo-accounts")

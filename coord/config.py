@@ -135,6 +135,10 @@ def load(instance_path: Path) -> dict:
         "REDIS_URL": redis_url,
         "HUEY_SQLITE_PATH": os.environ.get("HUEY_SQLITE_PATH", str(instance_path / "huey.db")),
         "DEMO_PASSWORD": os.environ.get("COORD_DEMO_PASSWORD", "coord-demo-2026"),
+        # The worklist and notifications (coord.worklist, coord.notifications).
+        "WORKLIST_CACHE_SECONDS": float(os.environ.get("COORD_WORKLIST_CACHE_SECONDS", "60")),
+        "WORKLIST_POLL_SECONDS": int(os.environ.get("COORD_WORKLIST_POLL_SECONDS", "30")),
+        "NOTIFY_DIGEST_TIME": os.environ.get("COORD_DIGEST_TIME", "08:30"),
         # flask-smorest / OpenAPI
         "API_TITLE": "coord API",
         "API_VERSION": "v1",

@@ -132,6 +132,14 @@ assessment_rules_changed = _signal(
     "assessment-rules-changed", "The office saved a new version of the assessment rules.")
 
 
+# --- the worklist and notifications (coord.worklist, coord.notifications) -------------------------
+follow_up_due = _signal(
+    "follow-up-due", "A follow-up visit is due (announced by the interviews' periodic check); data: due.")
+police_clock_warning = _signal(
+    "police-clock-warning", "A police referral's clock turned yellow; data: clock, due_at, agency_id (who must act).")
+police_clock_overdue = _signal(
+    "police-clock-overdue", "A police referral's clock turned red; data: clock, due_at, agency_id (who must act).")
+
 # --- announcing and sending -------------------------------------------------------------------------
 
 @dataclass

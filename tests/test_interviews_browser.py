@@ -70,6 +70,7 @@ def test_book_a_joint_interview_of_three_agencies(page, app, chromium, live_serv
         other = context.new_page()
         browser_login(other, username)
         other.get_by_role("link", name="联合约谈").first.click()
+        other.wait_for_url("**/interviews/")  # the home page (worklist) links to the same interview
         other.get_by_role("link", name="磁器口某火锅店油烟及占道经营联合约谈").click()
         if action == "confirm":
             other.get_by_role("button", name="确认参加").click()

@@ -50,6 +50,14 @@ class User(UserMixin, db.Model):
                                                        server_default=sa.false())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # --- end security -----------------------------------------------------------------------------
+    # --- worklist and notifications (coord.worklist, coord.notifications; migration 0011_worklist) ---
+    # Raised (never read-modify-written in Python) whenever this user's worklist or notifications may have
+    # changed: the key of the per-process cache of their tasks, badges and unread count. It comes with the
+    # user row every request loads anyway, so a page costs no extra query to know whether its cache is fresh.
+    attention_stamp: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    # E-mail for notifications: "instant", "digest" (08:30 on working days) or "none".
+    notify_mail: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="digest", server_default="digest")
+    # --- end worklist and notifications ---
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

@@ -59,6 +59,7 @@ class Interview(db.Model):
     """联合约谈 / 约谈告诫. The lead agency organises; co-organising agencies confirm."""
 
     __tablename__ = "interview"
+    __table_args__ = (sa.Index("ix_interview_lead_status_start", "lead_agency_id", "status", "start_at"),)  # 0011
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(sa.String(120), unique=True, nullable=False, default=new_uid)
@@ -148,7 +149,10 @@ class InterviewAgency(db.Model):
     """An agency taking part: the lead (organiser) or a co-organiser, with its confirmation."""
 
     __tablename__ = "interview_agency"
-    __table_args__ = (sa.UniqueConstraint("interview_id", "agency_id", name="uq_interview_agency"),)
+    __table_args__ = (
+        sa.UniqueConstraint("interview_id", "agency_id", name="uq_interview_agency"),
+        sa.Index("ix_interview_agency_pending", "agency_id", "confirmation", "role"),  # the worklist (0011)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(sa.ForeignKey("interview.id"), nullable=False, index=True)
@@ -227,6 +231,7 @@ class FollowUp(db.Model):
     """
 
     __tablename__ = "follow_up"
+    __table_args__ = (sa.Index("ix_follow_up_agency_status_due", "agency_id", "status", "due"),)  # the worklist (0011)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rectification_item.id"), index=True)

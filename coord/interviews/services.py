@@ -682,7 +682,9 @@ def update(actor: Any, interview_id: Any, data: dict[str, Any], *, now: datetime
     bump_sequence(interview)
     audit.record(actor, "interview.update", "interview", interview.id, agencies=sorted(set(interview.agency_ids)
                  | set(before["agencies"])), summary="修改约谈信息", before=before, after=interview.snapshot())
-    events.announce(events.interview_changed, interview.id, actor=actor)
+    # Who was in it before: agencies and people removed by this change are told, and their worklists refreshed.
+    events.announce(events.interview_changed, interview.id, actor=actor, before_agencies=before["agencies"],
+                    before_participants=before["participants"])
     db.session.commit()
     return interview
 

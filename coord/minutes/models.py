@@ -18,7 +18,11 @@ class Minutes(db.Model):
     it (optimistic concurrency), so a second editor working from an older revision is refused."""
 
     __tablename__ = "minutes"
-    __table_args__ = (sa.UniqueConstraint("interview_id", name="uq_minutes_interview"),)
+    __table_args__ = (
+        sa.UniqueConstraint("interview_id", name="uq_minutes_interview"),
+        # The worklist (migration 0011): "are this interview's minutes final?" from the index alone.
+        sa.Index("ix_minutes_final", "interview_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(sa.ForeignKey("interview.id"), nullable=False)

@@ -108,6 +108,10 @@ class Lead(db.Model):
         # The oversight figures: leads received per agency and period, read from the index alone.
         sa.Index("ix_lead_oversight", "to_agency_id", "referred_at", "state", "late", "ack_on_time", "reply_on_time",
                  "due_on"),
+        # The worklist (migration 0011): an inbox state in deadline order; open supervisions.
+        sa.Index("ix_lead_to_state_due_on", "to_agency_id", "state", "due_on"),
+        sa.Index("ix_lead_supervised", "to_agency_id", sqlite_where=sa.text("supervised = 1"),
+                 postgresql_where=sa.text("supervised")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -108,6 +108,9 @@ def _police_reminders(now: datetime) -> int:
                 f"请登录柔性执法协同平台办理：{_base_url()}/leads/police/{item.id}\n")
         existing = db.session.execute(sa.select(sa.literal(1)).select_from(OutboxMessage).where(
             OutboxMessage.key == key)).first()
-        if existing is None and queue_mail(_recipients([actor]), subject, text, key=key) is not None:
-            queued += 1
+        if existing is None:
+            if queue_mail(_recipients([actor]), subject, text, key=key) is not None:
+                queued += 1
+            events.announce(events.police_clock_overdue if stage == "overdue" else events.police_clock_warning,
+                            item.id, clock=item.clock, due_at=item.due_at, agency_id=actor)
     return queued

@@ -14,7 +14,6 @@ from coord.referrals import export, police, queries, services, storage
 from coord.referrals.models import LEAD_STATES, MATERIALS, MEASURES, OUTCOMES, URGENCY
 from coord.referrals.storage import Upload
 from coord.timeutil import local_today
-from coord.web import NAV_BADGES
 
 bp = Blueprint("referrals", __name__, url_prefix="/leads")
 
@@ -404,9 +403,3 @@ def police_reconsider(referral_id: int):
     return _police_act(referral_id, lambda: police.request_reconsideration(
         current_user, referral_id, request.form.get("reason", "")), "已提请复议。")
 
-
-def _badge(user: Any) -> int:
-    return queries.inbox_badge(user, local_today())
-
-
-NAV_BADGES["referrals.index"] = _badge

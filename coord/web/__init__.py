@@ -80,7 +80,7 @@ def init_app(app: Flask) -> None:
 # (endpoint, label, who may see it: "all" | "office" | a permission of coord.accounts.permissions | "dev" —
 # everybody, while development mail is caught instead of sent), in the order of the policy's work.
 NAV: list[tuple[str, str, str]] = [
-    ("web.home", "首页", "all"),
+    ("web.home", "工作台", "all"),
     ("interviews.index", "联合约谈", "all"),
     ("interviews.follow_up_list", "回访任务", "all"),
     ("minutes.index", "约谈笔录", "all"),
@@ -112,6 +112,9 @@ NAV_MORE = {"scheduling.busy", "calendar.index", "workdays.index", "audit.index"
 
 # Optional count badges on nav entries: endpoint -> fn(user) -> int (0 shows nothing).
 NAV_BADGES: dict = {}
+
+# What the home page shows, in order: (template, fn(user) -> its context). The worklist registers itself.
+HOME_PARTS: list = []
 
 
 def nav_badge(endpoint: str) -> int:

@@ -3,8 +3,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from coord.extensions import db
+from coord.web import HOME_PARTS
 
 bp = Blueprint("web", __name__)
 
@@ -12,7 +14,8 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 @login_required
 def home():
-    return render_template("home.html")
+    parts = [Markup(render_template(template, **fn(current_user))) for template, fn in HOME_PARTS]
+    return render_template("home.html", parts=parts)
 
 
 @bp.get("/healthz")
