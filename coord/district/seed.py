@@ -576,13 +576,11 @@ def remove(records: list[tuple[str, int]]) -> dict[str, int]:
     for entity, entity_id in records:
         ids.setdefault(entity, []).append(entity_id)
     interview_ids, lead_ids = ids.get("interview", []), ids.get("lead", [])
-    police_ids, busy_ids = ids.get("police_referral", []), ids.get("busy_block", [])
-    if interview_ids:
-        _delete_interviews(interview_ids)
-    if lead_ids or police_ids:
-        _delete_referrals(lead_ids, police_ids)
-    if busy_ids:
-        _in("DELETE FROM busy_block WHERE id IN :ids", busy_ids)
+    police_ids = ids.get("police_referral", [])
+    with _immutable_rows_deletable():
+        for table in ("interview", "police_referral", "lead", "busy_block"):
+            if ids.get(table):
+                _delete_with_dependents(table, ids[table])
     for entity, record_ids in (("interview", interview_ids), ("lead", lead_ids), ("police_referral", police_ids)):
         forget_records(entity, record_ids)
         for record_id in record_ids:
@@ -602,49 +600,58 @@ def _in(sql: str, values: list[int]) -> None:
     db.session.execute(sa.text(sql).bindparams(sa.bindparam("ids", expanding=True)), {"ids": values})
 
 
-def _delete_interviews(interview_ids: list[int]) -> None:
-    minutes_ids = list(db.session.execute(sa.text("SELECT id FROM minutes WHERE interview_id IN :ids").bindparams(
-        sa.bindparam("ids", expanding=True)), {"ids": interview_ids}).scalars())
-    _in("DELETE FROM follow_up WHERE interview_id IN :ids", interview_ids)
-    _in("DELETE FROM rectification_item WHERE interview_id IN :ids", interview_ids)
-    if minutes_ids:
-        with _revisions_deletable():
-            _in("DELETE FROM minutes_revision WHERE minutes_id IN :ids", minutes_ids)
-        _in("DELETE FROM minutes WHERE id IN :ids", minutes_ids)
-    for table in ("booking", "calendar_invitation", "interview_participant", "interview_agency", "party_attendee"):
-        _in(f"DELETE FROM {table} WHERE interview_id IN :ids", interview_ids)
-    _in("DELETE FROM interview WHERE id IN :ids", interview_ids)
+# Rows that hang on a demo record go with it, whichever feature made them (party links, calendar answers,
+# measures, bookings, ...): found through the foreign keys, so a new feature's tables need no entry here.
+# A nullable key from another record only loses the link, except where the row belongs to the record.
+_OWNED_BY_PARENT = {("follow_up", "interview_id"), ("follow_up", "item_id"), ("measure", "interview_id"),
+                    ("measure", "lead_id"), ("measure", "follow_up_id")}
 
 
-def _delete_referrals(lead_ids: list[int], police_ids: list[int]) -> None:
-    if lead_ids:
-        # Records that are not the demo's but point at a demo lead lose the link, not themselves.
-        _in("UPDATE follow_up SET lead_id = NULL WHERE lead_id IN :ids", lead_ids)
-        _in("UPDATE lead SET merged_into_id = NULL WHERE merged_into_id IN :ids", lead_ids)
-        _in("UPDATE police_referral SET lead_id = NULL WHERE lead_id IN :ids", lead_ids)
-        for table in ("referral_file", "lead_extension", "lead_supervision"):
-            _in(f"DELETE FROM {table} WHERE lead_id IN :ids", lead_ids)
-    if police_ids:
-        _in("DELETE FROM referral_file WHERE police_referral_id IN :ids", police_ids)
-        _in("DELETE FROM police_referral WHERE id IN :ids", police_ids)
-    if lead_ids:
-        _in("DELETE FROM lead WHERE id IN :ids", lead_ids)
+def _delete_with_dependents(table_name: str, ids: list[int]) -> None:
+    if not ids:
+        return
+    parent = db.metadata.tables[table_name]
+    for child in db.metadata.sorted_tables:
+        for fk in child.foreign_keys:
+            if fk.column.table is not parent or fk.column.name != "id":
+                continue
+            col = fk.parent
+            if child is parent:  # a lead merged into another: only the link goes
+                _in(f"UPDATE {child.name} SET {col.name} = NULL WHERE {col.name} IN :ids", ids)
+            elif col.nullable and (child.name, col.name) not in _OWNED_BY_PARENT:
+                _in(f"UPDATE {child.name} SET {col.name} = NULL WHERE {col.name} IN :ids", ids)
+            elif "id" in child.c:
+                rows = list(db.session.execute(sa.select(child.c.id).where(col.in_(ids))).scalars())
+                _delete_with_dependents(child.name, rows)
+            else:
+                db.session.execute(sa.delete(child).where(col.in_(ids)))
+    _in(f"DELETE FROM {table_name} WHERE id IN :ids", ids)
 
 
-class _revisions_deletable:  # noqa: N801 - used as a context manager
-    """Minutes revisions are immutable by trigger; the demo reset alone lifts it, inside its transaction."""
+# Tables whose rows are immutable by trigger (minutes revisions, signed undertakings).
+_IMMUTABLE = ("minutes_revision", "party_undertaking")
+
+
+class _immutable_rows_deletable:  # noqa: N801 - used as a context manager
+    """The demo reset alone lifts the no-delete triggers, inside its own transaction (so a failure
+    restores them with everything else)."""
 
     def __enter__(self) -> None:
+        self.sqlite: list[str] = []
         if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(sa.text("ALTER TABLE minutes_revision DISABLE TRIGGER minutes_revision_no_change"))
+            for table in _IMMUTABLE:
+                db.session.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_change"))
             return
-        self.sql = db.session.execute(sa.text(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'minutes_revision_no_delete'")).scalar()
-        if self.sql:
-            db.session.execute(sa.text("DROP TRIGGER minutes_revision_no_delete"))
+        for table in _IMMUTABLE:
+            sql = db.session.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"),
+                                     {"n": f"{table}_no_delete"}).scalar()
+            if sql:
+                db.session.execute(sa.text(f"DROP TRIGGER {table}_no_delete"))
+                self.sqlite.append(sql)
 
     def __exit__(self, *exc: Any) -> None:
         if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(sa.text("ALTER TABLE minutes_revision ENABLE TRIGGER minutes_revision_no_change"))
-        elif self.sql:
-            db.session.execute(sa.text(self.sql))
+            for table in _IMMUTABLE:
+                db.session.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_no_change"))
+        for sql in self.sqlite:
+            db.session.execute(sa.text(sql))
