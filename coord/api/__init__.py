@@ -68,6 +68,7 @@ class ErrorSchema(ma.Schema):
         "description": "409 on stale minutes: `{field, label, before, after, mine?}`"})
     missing = fields.List(fields.Str(), metadata={"description": "what must be filled in first"})
     lead_id = fields.Int(allow_none=True, metadata={"description": "the lead already made from it"})
+    line = fields.Int(metadata={"description": "400 on an unreadable calendar notice: the line it stopped at"})
     stored_party = fields.Dict(metadata={
         "description": "400 when a credit code or ID number names a stored party that differs from the input: "
                        "the stored record; send `party.on_match` = `stored` or `update`"})
@@ -119,6 +120,7 @@ def _harden_fields(items: Iterable[fields.Field]) -> None:
         if isinstance(field, fields.Integer):
             if not any(isinstance(v, validate.Range) for v in field.validators):
                 field.validators.append(validate.Range(min=INT_MIN, max=INT_MAX, error="数值超出范围。"))
+            _refuse_non_integers(field)
         elif isinstance(field, fields.String):
             if not any(isinstance(getattr(v, "regex", None), re.Pattern) for v in field.validators):
                 field.validators.append(NoControl())
@@ -130,6 +132,22 @@ def _harden_fields(items: Iterable[fields.Field]) -> None:
             _harden_fields([f for f in (field.key_field, field.value_field) if f is not None])
         elif isinstance(field, fields.Nested):
             harden(field.schema)
+
+
+def _refuse_non_integers(field: fields.Integer) -> None:
+    """JSON numbers with a fraction (2.5, 1e-42) and booleans are not integers: marshmallow would cut
+    them to an int silently. Strings stay allowed (query strings and forms arrive as text)."""
+    if getattr(field, "_coord_strict", False):
+        return
+    validated = field._validated
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise field.make_error("invalid", input=value)
+        return validated(value)
+
+    field._validated = check
+    field._coord_strict = True
 
 
 class CoordParser(FlaskParser):
