@@ -87,7 +87,7 @@ def _shape(path: str) -> str:
 
 def walk(client, starts: list[str], *, within: tuple[str, ...] = ("/",), limit: int = 150) -> dict[str, list[str]]:
     """Follow same-site GET links from `starts` (paths under `within`), in English; return each page's
-    leftover Chinese. The client must be logged in (or not, for public pages)."""
+    leftover Chinese. The starts are always walked. The client must be logged in (or not, for public pages)."""
     client.set_cookie("lang", "en")
     data = stored_texts()
     seen: set[str] = set()
@@ -102,7 +102,7 @@ def walk(client, starts: list[str], *, within: tuple[str, ...] = ("/",), limit: 
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         if path in seen or any(parts.path.startswith(s) for s in SKIP):
             continue
-        if not any(parts.path.startswith(w) for w in within):
+        if url not in starts and not any(parts.path.startswith(w) for w in within):
             continue
         shape = _shape(parts.path)
         if shapes.get(shape, 0) >= PER_PATTERN:

@@ -16,7 +16,7 @@ ROLES = ("admin", "scjg_coord", "scjg_officer", "viewer")
 
 # area: (where the walk starts, the paths it stays within)
 AREAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "home": (("/", "/worklist/", "/me/notifications"), ("/", )),
+    "home": (("/", "/worklist/", "/me/notifications", "/login"), ("/worklist", "/me")),
     "leads": (("/leads/", "/leads/?box=outbox", "/leads/police", "/leads/figures"), ("/leads",)),
     "lists": (("/lists/", "/public/lists"), ("/lists", "/public")),
     "accounts": (("/account", "/users/", "/agencies/", "/security/", "/audit/", "/admin/", "/me/"),
