@@ -75,7 +75,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _load_feature(app: Flask, name: str) -> None:
-    for part in ("models", "services", "listeners"):  # listeners: reactions to other features' events
+    # listeners: reactions to other features' events; worklist: the feature's sections of the 工作台
+    for part in ("models", "services", "listeners", "worklist"):
         if importlib.util.find_spec(f"{name}.{part}"):
             importlib.import_module(f"{name}.{part}")
     if importlib.util.find_spec(f"{name}.views"):

@@ -27,6 +27,7 @@ from tests.conftest import csrf_token, login, user_by_name
 from tests.interview_fixtures import NOW, SH, at, busy, ensure_calendar
 from tests.mailin_fixtures import REPLY_MAILBOX, sample, tnef_meeting_response
 from tests.notify_fixtures import run_worker, smtp_fixture  # noqa: F401
+from tests.worklist_fixtures import notes, tasks_of
 
 ROOT = Path(__file__).resolve().parent.parent
 LATER = datetime(2026, 9, 22, 12, 0, tzinfo=SH)  # "now" when the answers arrive
@@ -166,6 +167,8 @@ def test_forged_sender_is_quarantined_and_changes_nothing(app, api, client):
     assert outcome.summary == f"发件人 {OFFICIAL} 与答复所代表的参加人 {PARTY} 不一致。"
     assert replies_count() == 0 and all(r["partstat"] == "NEEDS-ACTION" for r in responses(api, interview).values())
     assert [e.name for e in seen] == ["mail-quarantined"]
+    [note] = notes("admin", "mail_quarantined")  # the office is told (once a day however many arrive)
+    assert note.url == "/mail/quarantine" and notes("scjg_coord", "mail_quarantined") == []
 
     listed = api("admin").get("/api/v1/mail/quarantine")
     assert listed.status_code == 200
@@ -182,6 +185,9 @@ def test_forged_sender_is_quarantined_and_changes_nothing(app, api, client):
     login(client, "scjg_coord")
     assert client.get("/mail/quarantine").status_code == 404
     assert client.get(f"/mail/quarantine/{row['id']}").status_code == 404
+    receive(sample("outlook_accept.eml", interview, attendee=PARTY, attendee_name=PARTY_NAME, sender=OFFICIAL,
+                   message_id="<forged-2@client.example>"))
+    assert len(notes("admin", "mail_quarantined")) == 1
 
 
 @pytest.mark.parametrize(("case", "reason"), [
@@ -260,23 +266,30 @@ def test_answers_announce_events_and_declines_reach_the_organisers_attention(app
     assert official.data["user_id"] == user_by_name("cgj_officer").id and official.data["stale"] is False
     assert party.data["required"] is False and party.data["kind"] == "party"
 
-    [decline] = queries.declines_for_organiser(user_by_name("scjg_coord"), now=LATER)  # the party's decline is not listed
-    assert (decline.interview_id, decline.email, decline.kind) == (interview.id, OFFICIAL, "official")
-    assert len(queries.declines_for_organiser(user_by_name("admin"), now=LATER)) == 1
-    assert queries.declines_for_organiser(user_by_name("cgj_coord"), now=LATER) == []  # a co-organiser does not organise
-    assert queries.declines_for_organiser(user_by_name("scjg_officer"), now=LATER) == []
+    # The organiser's worklist lists the official's decline, not the party's (its answer has its own link).
+    [decline] = tasks_of("scjg_coord", now=LATER)["invitation_declined"]
+    reply = db.session.get(InvitationReply, decline)
+    assert (reply.interview_id, reply.email, reply.kind) == (interview.id, OFFICIAL, "official")
+    assert len(tasks_of("admin", now=LATER)["invitation_declined"]) == 1
+    assert "invitation_declined" not in tasks_of("cgj_coord", now=LATER)  # a co-organiser does not organise
+    assert "invitation_declined" not in tasks_of("scjg_officer", now=LATER)
+    # The organisers are told once, in the bell; the party's own decline tells no one here.
+    [note] = notes("scjg_coord", "invitation_declined")
+    assert OFFICIAL in note.title and note.url.endswith(f"/interviews/{interview.id}#responses")
+    assert notes("cgj_coord", "invitation_declined") == []
     # Once the official accepts after all, the decline is gone.
     receive(sample("outlook_accept.eml", interview, attendee=OFFICIAL, attendee_name=OFFICIAL_NAME,
                    sent=datetime(2026, 9, 22, 11, 0, tzinfo=SH)))
-    assert queries.declines_for_organiser(user_by_name("scjg_coord"), now=LATER) == []
+    assert "invitation_declined" not in tasks_of("scjg_coord", now=LATER)
 
 
 def test_the_room_declining_reaches_the_organiser(app):
     interview = make_interview()
     receive(sample("outlook_accept.eml", interview, attendee=ROOM, attendee_name="区司法局第一会议室").replace(
         b"PARTSTAT=ACCEPTED", b"PARTSTAT=DECLINED"))
-    [decline] = queries.declines_for_organiser(user_by_name("scjg_coord"), now=LATER)
-    assert decline.kind == "room" and decline.email == ROOM
+    [decline] = tasks_of("scjg_coord", now=LATER)["invitation_declined"]
+    reply = db.session.get(InvitationReply, decline)
+    assert reply.kind == "room" and reply.email == ROOM
 
 
 # --- counter-proposals ---------------------------------------------------------------------------------------------
@@ -317,7 +330,8 @@ def test_a_counter_is_shown_checked_and_accepting_it_reschedules_with_new_invita
         "open", when, "上午另有会议，能否改到下周一下午？")
     check = queries.check_counter(counter)
     assert check.ok and check.problems == []
-    assert queries.open_counters_for_organiser(user_by_name("scjg_coord"), now=LATER) == [counter]
+    assert tasks_of("scjg_coord", now=LATER)["counter_decide"] == {counter.id}
+    assert notes("scjg_coord", "invitation_countered")[0].url.endswith("#counters")
     assert responses_of_db(interview)[OFFICIAL] == "TENTATIVE"  # Gmail's counter also says "maybe"
 
     login(client, "scjg_coord")
@@ -392,7 +406,7 @@ def test_only_the_organiser_decides_a_counter(app, api):
                                  json={"decision": "declined"}).status_code == 403
     assert api("sthj_coord").post(f"/api/v1/mail/counters/{counter.id}/decide",
                                   json={"decision": "declined"}).status_code == 404
-    assert queries.open_counters_for_organiser(user_by_name("cgj_coord"), now=LATER) == []
+    assert "counter_decide" not in tasks_of("cgj_coord", now=LATER)
 
 
 def _calendar_bytes(message) -> bytes:

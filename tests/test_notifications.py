@@ -31,6 +31,7 @@ from tests.lists_fixtures import agency_id
 from tests.minutes_fixtures import AFTER, START, content
 from tests.notify_fixtures import run_worker, smtp_fixture  # noqa: F401
 from tests.referrals_fixtures import PDF, TXT, at, make_lead, user
+from tests.worklist_fixtures import notes
 
 MONDAY = at(2026, 11, 2, 9)
 
@@ -43,16 +44,6 @@ def _pdf_cache(app, tmp_path):
 @pytest.fixture
 def today_calendar(app):
     ensure_calendar(local_today() - timedelta(days=30), 60)
-
-
-def notes(username: str, kind: str | None = None, record_id=None) -> list[Notification]:
-    db.session.rollback()
-    stmt = sa.select(Notification).where(Notification.user_id == user(username).id).order_by(Notification.id)
-    if kind:
-        stmt = stmt.where(Notification.kind == kind)
-    if record_id is not None:
-        stmt = stmt.where(Notification.record_id == str(record_id))
-    return list(db.session.execute(stmt).scalars())
 
 
 def told(kind: str, record_id) -> set[str]:

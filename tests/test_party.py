@@ -43,6 +43,7 @@ from tests.party_fixtures import (  # noqa: F401 (autouse fixture)
     tiny_pdf,
     token_of,
 )
+from tests.worklist_fixtures import notes, tasks_of
 
 
 def _outbox(**where) -> list[OutboxMessage]:
@@ -228,6 +229,8 @@ def test_confirm_counts_once_and_the_organiser_sees_it(app, client, api):
     login(staff, "scjg_coord")
     board = staff.get(f"/interviews/{interview.id}").get_data(as_text=True)
     assert "已确认参加" in board[board.index('id="party-answer"'):]
+    [note] = notes("scjg_coord", "party_confirmed")  # the organiser is told once, not the co-organiser
+    assert note.url.endswith("#party-answer") and notes("cgj_coord", "party_confirmed") == []
 
 
 def _offered(client, token: str) -> list[str]:
@@ -249,8 +252,9 @@ def test_reschedule_request_accepted_moves_the_interview_with_invites(app, clien
     body = api("scjg_coord").get(f"/api/v1/interviews/{interview.id}").json["party_response"]
     assert body["status"] == "reschedule_requested" and body["reason"] == "法定代表人当天出差"
     assert body["starts"] == offered[:2] and body["outcome"] == "open"
-    assert [r.id for r in queries.reschedule_requests_to_answer(user_by_name("scjg_coord"))] == [request.id]
-    assert queries.reschedule_requests_to_answer(user_by_name("cgj_coord")) == []
+    assert tasks_of("scjg_coord")["party_reschedule"] == {request.id}
+    assert len(notes("scjg_coord", "party_reschedule_requested")) == 1
+    assert "party_reschedule" not in tasks_of("cgj_coord")
 
     staff = api("scjg_coord").client
     login(staff, "scjg_coord")
@@ -365,8 +369,9 @@ def test_proof_upload_strips_location_and_the_visit_officer_accepts_it(app, clie
     assert _count(PartyProof) == 1
 
     officer = user_by_name("scjg_officer")
-    assert [p.id for p in queries.proof_to_review(officer)] == [proof.id]
-    assert queries.proof_to_review(user_by_name("cgj_officer")) == []
+    assert tasks_of("scjg_officer")["party_proof_review"] == {proof.id}
+    assert notes("scjg_officer", "party_proof_uploaded")[0].url.endswith(f"#follow-up-{proof.follow_up_id}")
+    assert "party_proof_review" not in tasks_of("cgj_officer")  # another agency's visit
     from coord.party import proofs
 
     with pytest.raises(proofs.Forbidden):
@@ -375,7 +380,7 @@ def test_proof_upload_strips_location_and_the_visit_officer_accepts_it(app, clie
     proofs.review(officer, proof.id, "accept", "现场照片与发票相符")
     visit = db.session.get(FollowUp, proof.follow_up_id)
     assert visit.status == "done" and visit.result == "rectified"
-    assert queries.proof_to_review(officer) == []
+    assert "party_proof_review" not in tasks_of("scjg_officer")
     html = client.get(f"/p/{token}").get_data(as_text=True)
     assert "已通过（已整改）" in html and "现场照片与发票相符" in html
 
@@ -447,7 +452,8 @@ def test_the_signed_undertaking_embeds_signature_signer_time_and_hash(app, clien
     token = token_of(interview)
     unsigned = client.get(f"/p/{token}/undertaking.pdf")
     assert unsigned.status_code == 200
-    assert queries.undertakings_not_signed(user_by_name("scjg_coord"))[0].id == interview.id
+    assert tasks_of("scjg_coord")["undertaking_unsigned"] == {interview.id}
+    assert "undertaking_unsigned" not in tasks_of("cgj_coord")
     csrf = page_csrf(client, token)
     form = {"csrf_token": csrf, "consent": "on", "signer_name": "王 某", "signature": signature_data_url()}
     with events.recorded() as seen:
@@ -455,6 +461,7 @@ def test_the_signed_undertaking_embeds_signature_signer_time_and_hash(app, clien
         assert client.post(f"/p/{token}/undertaking/sign", data=form).status_code == 303  # counts once
     assert [e.name for e in seen] == ["party-undertaking-signed"]
     record = db.session.execute(sa.select(PartyUndertaking)).scalar_one()
+    assert "undertaking_unsigned" not in tasks_of("scjg_coord")
     assert record.signer_name == "王 某" and record.unsigned_sha256 == hashlib.sha256(unsigned.data).hexdigest()
     signed = client.get(f"/p/{token}/undertaking.pdf").data
     assert hashlib.sha256(signed).hexdigest() == record.pdf_sha256
@@ -477,7 +484,7 @@ def test_the_signed_undertaking_embeds_signature_signer_time_and_hash(app, clien
     staff = api("scjg_coord").client
     login(staff, "scjg_coord")
     assert staff.get(f"/interviews/{interview.id}/party/undertaking.pdf").data == signed
-    assert queries.undertakings_not_signed(user_by_name("scjg_coord")) == []
+    assert "undertaking_unsigned" not in tasks_of("scjg_coord")
 
 
 @pytest.mark.parametrize("change,message", [
@@ -509,6 +516,7 @@ def test_the_organiser_records_a_refusal_to_sign(app, client):
     assert resp.status_code == 303
     record = db.session.execute(sa.select(PartyUndertaking)).scalar_one()
     assert record.status == "refused" and "异议" in record.refusal_reason
+    assert "undertaking_unsigned" not in tasks_of("scjg_coord")
     assert "拒绝签署" in client.get(page).get_data(as_text=True)
     token = token_of(interview)
     signing = client.post(f"/p/{token}/undertaking/sign", data={"csrf_token": page_csrf(client, token),

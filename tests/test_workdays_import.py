@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from coord import events
+from coord.accounts.models import User
 from coord.audit import services as audit_services
 from coord.audit.models import AuditEntry
 from coord.errors import Conflict, Forbidden
@@ -31,6 +32,7 @@ from tests.interview_fixtures import at as local_at
 from tests.interview_fixtures import interview_data
 from tests.referrals_fixtures import at, make_lead, user
 from tests.test_workdays_notice import NOTICES
+from tests.worklist_fixtures import has, tasks_of
 
 TODAY = date(2026, 12, 1)
 NOTICE_2027 = (NOTICES / "2027-test.txt").read_text(encoding="utf-8")
@@ -155,6 +157,11 @@ def test_importing_the_2027_notice_moves_the_clocks_audits_and_tells_people(api)
     reply, ack, interview, visit, report = _scenario()
     assert (ack.ack_due, ack.return_due, visit.due) == (date(2027, 1, 4), date(2027, 1, 5), date(2027, 1, 4))
     police_due = report.due_at
+    # Before the notice the office's worklist asks for it (from 1 November); no one else's does.
+    december, october = at(2026, 12, 1), at(2026, 10, 30)
+    assert tasks_of("admin", now=december)["calendar_provisional"] == {2027}
+    assert "calendar_provisional" not in tasks_of("admin", now=october)
+    assert "calendar_provisional" not in tasks_of("scjg_coord", now=december)
     outbox_before = db.session.execute(sa.select(sa.func.count()).select_from(OutboxMessage)).scalar_one()
 
     preview = api("admin").post("/api/v1/calendar/notice", json={"text": NOTICE_2027, "apply": False}).json
@@ -185,6 +192,11 @@ def test_importing_the_2027_notice_moves_the_clocks_audits_and_tells_people(api)
     assert flagged.off_day == date(2027, 1, 4) and flagged.status == "scheduled"
     assert flagged.start_at == interview.start_at  # flagged, never moved
     assert "已调整为休息日" in flagged.off_day_warning
+    # The office and the organiser see it on the worklist until it is moved; the year's warning is gone.
+    organiser = db.session.get(User, flagged.created_by_id).username
+    assert has("admin", "interview_off_day", flagged.id, now=december)
+    assert has(organiser, "interview_off_day", flagged.id, now=december)
+    assert "calendar_provisional" not in tasks_of("admin", now=december)
     assert _reload(PoliceReferral, report.id).due_at == police_due  # 310号令: calendar days, untouched
 
     entries = db.session.execute(sa.select(AuditEntry).where(AuditEntry.action == "lead.deadline_moved",

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from coord.extensions import db
+from coord.notifications.models import Notification
 from coord.worklist import queries
 from tests.conftest import user_by_name
 
@@ -24,6 +25,17 @@ def tasks_of(username: str, now: datetime | None = None, limit: int = 50) -> dic
 
 def has(username: str, kind: str, record_id, now: datetime | None = None) -> bool:
     return record_id in tasks_of(username, now).get(kind, set())
+
+
+def notes(username: str, kind: str | None = None, record_id=None) -> list[Notification]:
+    """The user's notifications (of a kind, about a record), oldest first."""
+    db.session.rollback()
+    stmt = sa.select(Notification).where(Notification.user_id == user_by_name(username).id).order_by(Notification.id)
+    if kind:
+        stmt = stmt.where(Notification.kind == kind)
+    if record_id is not None:
+        stmt = stmt.where(Notification.record_id == str(record_id))
+    return list(db.session.execute(stmt).scalars())
 
 
 @contextlib.contextmanager

@@ -577,6 +577,7 @@ def reschedule(actor: Any, interview_id: Any, start: datetime | None, reason: st
     if start == interview.start_at:
         raise DomainError("新时间与原时间相同。", field="start")
     _occupy(interview, start, now=now)
+    interview.off_day, interview.off_day_note = None, ""  # the calendar's flag was about the old day
     _reset_confirmations(interview)
     bump_sequence(interview)
     why = f"（{reason.strip()[:200]}）" if reason.strip() else ""

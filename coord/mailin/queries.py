@@ -1,5 +1,5 @@
-"""Reads shared by pages, the API and (to come) the worklist: who answered what, and what needs
-the organiser's attention (declines by required officials or the room, open counter-proposals)."""
+"""Reads shared by pages and the API: who answered what, counter-proposals and how they fit the slot
+finder. What needs the organiser's attention is on the worklist (`coord.mailin.worklist`)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from coord.calendar.services import address_of
 from coord.dbtypes import utcnow
@@ -114,66 +113,6 @@ def responses_of(interview: Interview) -> list[Response]:
 def response_dicts(interview: Interview) -> list[dict[str, Any]]:
     """`responses` of `GET /api/v1/interviews/{id}`."""
     return [r.as_dict() for r in responses_of(interview)]
-
-
-# --- the organiser's attention (for the worklist and notifications, #12) -----------------------------------
-
-def _invitee_loads() -> tuple:
-    """What `invitees_of` reads, loaded for many interviews in a few queries instead of three per interview."""
-    return selectinload(Interview.participants), selectinload(Interview.attendees), selectinload(Interview.room)
-
-
-@dataclass
-class Decline:
-    interview_id: int
-    title: str
-    start_at: datetime
-    email: str
-    name: str
-    kind: str  # official | room
-    comment: str
-    at: datetime
-
-
-def _organised_by(actor: Any, now: datetime | None) -> sa.Select:
-    """Scheduled interviews still to come that this actor organises (the office: all of them)."""
-    stmt = sa.select(Interview).where(Interview.status == "scheduled", Interview.start_at >= (now or utcnow()))
-    if not actor.is_office:
-        if actor.role not in ("coordinator", "admin"):
-            return stmt.where(sa.false())
-        stmt = stmt.where(Interview.lead_agency_id == actor.agency_id)
-    return stmt
-
-
-def declines_for_organiser(actor: Any, *, now: datetime | None = None) -> list[Decline]:
-    """Current (not stale) declines by required officials or the room of interviews the actor organises."""
-    candidates = list(db.session.execute(_organised_by(actor, now).where(sa.exists(sa.select(InvitationReply.id).where(
-        InvitationReply.interview_id == Interview.id, InvitationReply.partstat == "DECLINED",
-        InvitationReply.sequence == Interview.sequence, InvitationReply.kind.in_(("official", "room")))))
-        .options(*_invitee_loads()).order_by(Interview.start_at)).scalars())
-    replies = replies_by_email([i.id for i in candidates])
-    out = []
-    for interview in candidates:
-        for email, who in invitees_of(interview).items():
-            reply = current(replies.get((interview.id, email), []))
-            if (who.required and reply is not None and reply.partstat == "DECLINED"
-                    and reply.sequence == interview.sequence):
-                out.append(Decline(interview.id, interview.title, interview.start_at, email, who.name, who.kind,
-                                   reply.comment, reply.answered_at))
-    return out
-
-
-def open_counters_for_organiser(actor: Any, *, now: datetime | None = None) -> list[CounterProposal]:
-    """Open counter-proposals on interviews the actor organises, oldest first."""
-    ids = _organised_by(actor, now).with_only_columns(Interview.id)
-    return list(db.session.execute(sa.select(CounterProposal).where(
-        CounterProposal.status == "open", CounterProposal.interview_id.in_(ids))
-        .order_by(CounterProposal.received_at, CounterProposal.id)).scalars())
-
-
-def attention_count(actor: Any, *, now: datetime | None = None) -> int:
-    """How many items the two lists above hold (a badge)."""
-    return len(declines_for_organiser(actor, now=now)) + len(open_counters_for_organiser(actor, now=now))
 
 
 def counters_of(interview: Interview) -> list[CounterProposal]:

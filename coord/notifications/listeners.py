@@ -14,7 +14,7 @@ from coord.lists.models import KINDS as LIST_KINDS
 from coord.lists.models import ListVersion
 from coord.notifications.services import Note, agency_users, notify, office_users, path
 from coord.referrals.models import CLOCKS, POLICE_CLOCKS, POLICE_STATES, ExtensionRequest, Lead, PoliceReferral
-from coord.timeutil import fmt_local
+from coord.timeutil import fmt_local, local_today
 
 RECEIVERS = ("admin", "coordinator", "officer")  # a lead's receiving agency: who acknowledges and replies
 SENDERS = ("admin", "coordinator")  # a lead's sending agency: who accepts, sends back, decides extensions
@@ -157,9 +157,9 @@ def police_clock(kind: str, referral_id: Any, data: dict) -> None:
 # --- interviews, minutes, follow-up visits -----------------------------------------------------------
 
 def _interview_note(kind: str, interview: Interview, text: str, endpoint: str = "interviews.show",
-                    key: str | None = None) -> Note:
+                    key: str | None = None, anchor: str = "") -> Note:
     when = fmt_local(interview.start_at, "%m月%d日 %H:%M") if interview.start_at else "未排期"
-    return Note(kind, f"约谈“{interview.title}”（{when}）{text}", path(endpoint, interview_id=interview.id),
+    return Note(kind, f"约谈“{interview.title}”（{when}）{text}", path(endpoint, interview_id=interview.id) + anchor,
                 "interview", interview.id, key)
 
 
@@ -287,3 +287,71 @@ def list_changed(kind: str, version_id: Any, data: dict) -> None:
     else:
         users, text = agency_users([version.agency_id], COORDINATORS), "已审核通过并发布"
     notify(users, _list_note(kind, version, text), actor_id=data.get("actor_id"))
+
+
+# --- what the party does (coord.party) -----------------------------------------------------------------
+
+PARTY_TEXT = {
+    "party_confirmed": "：当事人已确认参加",
+    "party_reschedule_requested": "：当事人申请改期，请同意其提出的时间或说明理由不同意",
+    "party_undertaking_signed": "：当事人已在线签署保证承诺书",
+}
+
+
+@_on(events.party_confirmed, events.party_reschedule_requested, events.party_undertaking_signed)
+def party_answered(kind: str, interview_id: Any, data: dict) -> None:
+    interview = db.session.get(Interview, interview_id)
+    if interview is not None:
+        anchor = "#party-undertaking" if kind == "party_undertaking_signed" else "#party-answer"
+        notify(_organisers(interview), _interview_note(kind, interview, PARTY_TEXT[kind], anchor=anchor,
+                                                       key=f"{kind}:{data.get('response_id') or interview.id}"))
+
+
+@_on(events.party_proof_uploaded)
+def party_proof_uploaded(kind: str, interview_id: Any, data: dict) -> None:
+    visit = db.session.get(FollowUp, data.get("follow_up_id")) if data.get("follow_up_id") else None
+    if visit is not None and visit.status == "pending":
+        notify(agency_users([visit.agency_id], RECEIVERS),
+               _visit_note(kind, visit, "：当事人提交了整改材料，请审核", key=f"{kind}:{data.get('proof_id')}"))
+
+
+@_on(events.party_integrity_reported)
+def party_integrity_reported(kind: str, report_id: Any, data: dict) -> None:
+    """Only the office learns of an integrity report (the agencies named in it do not)."""
+    notify(office_users(), Note(kind, "收到当事人的廉洁监督反映，请及时核查", path("party.feedback_page"),
+                                "integrity_report", report_id, key=f"{kind}:{report_id}"))
+
+
+# --- invitees' answers and inbound mail (coord.mailin) ---------------------------------------------------
+
+@_on(events.invitation_replied)
+def invitation_declined(kind: str, interview_id: Any, data: dict) -> None:
+    """A decline that needs the organiser: by a required official or the room, for the current invitation."""
+    if data.get("partstat") != "DECLINED" or not data.get("required") or data.get("stale"):
+        return
+    interview = db.session.get(Interview, interview_id)
+    if interview is None or interview.status != "scheduled":
+        return
+    who = "会议室" if data.get("kind") == "room" else "参加人员"
+    text = f"：{who} {data.get('email', '')} 拒绝参加，请改期或调整人员"
+    notify(_organisers(interview), _interview_note("invitation_declined", interview, text, anchor="#responses",
+                                                   key=f"invitation_declined:{data.get('reply_id')}"))
+
+
+@_on(events.invitation_countered)
+def invitation_countered(kind: str, interview_id: Any, data: dict) -> None:
+    interview = db.session.get(Interview, interview_id)
+    if interview is None or interview.status != "scheduled":
+        return
+    text = f"：{data.get('email', '')} 提议改到其他时间，请决定是否采纳"
+    notify(_organisers(interview), _interview_note(kind, interview, text, anchor="#counters",
+                                                   key=f"{kind}:{data.get('counter_id')}"))
+
+
+@_on(events.mail_quarantined)
+def mail_quarantined(kind: str, inbound_id: Any, data: dict) -> None:
+    """Once a day at most (a flood of forged mail must not flood the bell): the first one names its reason,
+    the quarantine page lists them all."""
+    notify(office_users(), Note(kind, f"回复邮箱有邮件被隔离，请查看（{str(data.get('reason') or '')[:100]}）",
+                                path("mailin.quarantine"), "inbound_message", inbound_id,
+                                key=f"{kind}:{local_today().isoformat()}"))

@@ -1,10 +1,6 @@
 """Reads shared by pages, the API, the worklist (#12) and the oversight figures (#14).
 
-Worklist sections (per user, scoped like the records they name):
-- `reschedule_requests_to_answer(user)`: open 申请改期 of interviews the user organises;
-- `proof_to_review(user)`: 整改材料待审 for visits of the user's agency;
-- `undertakings_not_signed(user)`: final minutes that ask for an undertaking the party has not yet
-  signed (nor refused), of interviews the user organises.
+The worklist sections are in `coord.party.worklist`.
 Oversight: `ratings(agency_id, date_from, date_to)` — the party's ratings per agency and period.
 """
 from __future__ import annotations
@@ -18,13 +14,9 @@ import sqlalchemy as sa
 
 from coord.agencies.models import Agency
 from coord.extensions import db
-from coord.interviews.models import FollowUp, Interview, InterviewAgency
-from coord.minutes.models import Minutes
-from coord.party.models import STAGES, IntegrityReport, PartyFeedback, PartyProof, PartyResponse, PartyUndertaking
+from coord.interviews.models import Interview, InterviewAgency
+from coord.party.models import STAGES, IntegrityReport, PartyFeedback, PartyResponse
 from coord.timeutil import isoformat_local, local_datetime
-
-WORKLIST_LIMIT = 200
-
 
 # --- the party's answer ---------------------------------------------------------------------------
 
@@ -60,58 +52,6 @@ def party_response(interview: Interview) -> dict[str, Any] | None:
         "answered_at": isoformat_local(row.created_at),
         "by": row.link.attendee_name if row.link else "",
     }
-
-
-# --- worklist -------------------------------------------------------------------------------------
-
-def _organised_by(user: Any) -> sa.ColumnElement[bool]:
-    """Interviews the user organises: the office all; a coordinator those of their lead agency."""
-    if user.is_office:
-        return sa.true()
-    if user.role != "coordinator":
-        return sa.false()
-    return Interview.lead_agency_id == user.agency_id
-
-
-def reschedule_requests_to_answer(user: Any, limit: int = WORKLIST_LIMIT) -> list[PartyResponse]:
-    stmt = (sa.select(PartyResponse).join(Interview, Interview.id == PartyResponse.interview_id)
-            .where(PartyResponse.kind == "reschedule_requested", PartyResponse.status == "open",
-                   Interview.status == "scheduled", PartyResponse.for_start_at == Interview.start_at,
-                   _organised_by(user))
-            .order_by(PartyResponse.created_at, PartyResponse.id).limit(limit))
-    return list(db.session.execute(stmt).scalars())
-
-
-def proof_to_review(user: Any, limit: int = WORKLIST_LIMIT) -> list[PartyProof]:
-    """Submitted proof whose item still has its visit pending, for the visit's agency (office: all)."""
-    if not user.is_office and user.role == "viewer":
-        return []
-    pending = sa.select(FollowUp.id).where(FollowUp.item_id == PartyProof.item_id, FollowUp.status == "pending")
-    if not user.is_office:
-        pending = pending.where(FollowUp.agency_id == user.agency_id)
-    stmt = (sa.select(PartyProof).where(PartyProof.status == "submitted", sa.exists(pending))
-            .order_by(PartyProof.created_at, PartyProof.id).limit(limit))
-    return list(db.session.execute(stmt).scalars())
-
-
-def undertakings_not_signed(user: Any, limit: int = WORKLIST_LIMIT) -> list[Interview]:
-    """Held interviews with final minutes asking for an undertaking, neither signed nor refused yet."""
-    stmt = (sa.select(Interview, Minutes).join(Minutes, Minutes.interview_id == Interview.id)
-            .where(Interview.status == "held", Minutes.status == "final", _organised_by(user),
-                   ~sa.exists(sa.select(PartyUndertaking.id).where(PartyUndertaking.interview_id == Interview.id)))
-            .order_by(Minutes.finalized_at, Interview.id).limit(limit))
-    out = []
-    for interview, minutes in db.session.execute(stmt).unique():
-        latest = minutes.latest
-        if latest is not None and (latest.content or {}).get("undertaking"):
-            out.append(interview)
-    return out
-
-
-def worklist_counts(user: Any) -> dict[str, int]:
-    return {"reschedule_requests": len(reschedule_requests_to_answer(user)),
-            "proof_to_review": len(proof_to_review(user)),
-            "undertakings_not_signed": len(undertakings_not_signed(user))}
 
 
 # --- ratings (office) -------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from coord.lists.models import ListVersion
 from coord.minutes.models import Minutes
 from coord.referrals.models import POLICE_CLOCKS, ExtensionRequest, Lead, PoliceReferral
 from coord.timeutil import fmt_local, local_tz, to_local
+from coord.workdays.models import CalendarYear
 from coord.workdays.services import known_days
 
 DEFAULT_LIMIT = 5  # items shown per section on the home page (the most urgent; a link leads to the rest)
@@ -439,6 +440,28 @@ def _lists_missing(user: Any, ctx: Context) -> sa.Select | None:
         Agency.active.is_(True), Agency.is_enforcement.is_(True), published < len(LIST_KINDS))
 
 
+def _calendar_provisional(user: Any, ctx: Context) -> sa.Select | None:
+    """From 1 November, while next year's arrangement is not imported (the year is provisional), the office
+    is asked to import the State Council's notice (the same warning every page shows it)."""
+    if not user.is_office:
+        return None
+    no_clock = sa.cast(sa.null(), sa.Date)
+    return sa.select(CalendarYear.year.label("record_id"), no_clock.label("due"), no_clock.label("warn")).where(
+        CalendarYear.year == sa.extract("year", ctx.today) + 1, CalendarYear.status != "official",
+        sa.extract("month", ctx.today) >= 11)
+
+
+def _off_days(user: Any, ctx: Context) -> sa.Select | None:
+    """Interviews still scheduled on a day a calendar change made a day off: the organiser (the office:
+    all) moves them or confirms them."""
+    if not user.is_office and not _acting(user, SENDING):
+        return None
+    scope = [] if user.is_office else [Interview.lead_agency_id == user.agency_id]
+    return (sa.select(*_interview_columns(), Interview.off_day).join(Party, Party.id == Interview.party_id)
+            .where(*scope, Interview.off_day.is_not(None), Interview.status == "scheduled",
+                   Interview.start_at >= ctx.now))
+
+
 def _police_title(row: Any) -> str:
     step = POLICE_CLOCKS.get(row.clock or "", "")
     return f"{row.number} {row.party_name}（涉嫌{row.suspected_crime}）：{step}"
@@ -494,6 +517,14 @@ def _register_all() -> None:
         Section("lead_overdue", "各单位超期线索", lead, _overdue_everywhere,
                 lambda r: f"{_lead_title(r)}", _lead_url, action="督办", nav="referrals.index", priority=35,
                 more=lambda: url_for("referrals.index", box="all", overdue="1")),
+        Section("calendar_provisional", "工作日历提醒", "calendar_year", _calendar_provisional,
+                lambda r: f"{r.record_id} 年放假安排尚未导入，国务院公布后请在工作日历导入",
+                lambda r: url_for("workdays.index", year=r.record_id), action="导入通知", priority=3),
+        Section("interview_off_day", "排在休息日的约谈", "interview", _off_days,
+                lambda r: f"{_interview_title(r)}：{r.off_day.isoformat()} 已调整为休息日",
+                lambda r: url_for("interviews.show", interview_id=r.record_id) + "#off-day-warning",
+                action="改期", clock="instant", nav="interviews.index", priority=6,
+                more=lambda: url_for("interviews.index")),
         Section("list_missing", "尚未发布两张清单的单位", "agency", _lists_missing,
                 lambda r: f"{r.name}（已发布 {r.published}/{len(LIST_KINDS)}）",
                 lambda r: url_for("lists.agency", agency_id=r.record_id), action="查看", priority=60,
