@@ -77,7 +77,7 @@ def test_scores_and_ranks_as_computed_by_hand(api):
     rows = {r["agency_id"]: r for r in body["rows"]}
     scjg, cgj = rows[agency_id("scjgj")], rows[agency_id("cgj")]
     # 区市场监管局: lists 2/2 × 10 = 10; ack 2/3 × 20 = 13.33; reply 1/2 × 30 = 15; visits 2/3 × 20 = 13.33;
-    # satisfaction (no ratings yet) 0 → 51.66.
+    # satisfaction (no ratings in June) 0 → 51.66.
     ind = scjg["indicators"]
     assert (ind["lists_published"]["numerator"], ind["lists_published"]["score"]) == (2, 10.0)
     assert (ind["ack_on_time_rate"]["numerator"], ind["ack_on_time_rate"]["denominator"]) == (2, 3)

@@ -154,7 +154,7 @@ def test_figures_agree_with_counts_made_from_the_rows(api):
         got = {k: rows[agency][k] for k in ("measures", "leads", "interviews_held", "follow_ups")}
         assert got == counts, agency
     assert all(_zero(r) for a, r in rows.items() if a not in want)
-    assert set(rows[agency_id("scjgj")]) == {"agency_id", "measures", "leads", "interviews_held", "follow_ups"}
+    assert set(rows[agency_id("scjgj")]) == {"agency_id", "measures", "leads", "interviews_held", "follow_ups", "party"}
     assert set(rows[agency_id("scjgj")]["measures"]) == set(KINDS)
 
 
@@ -238,7 +238,7 @@ def test_the_dashboard_page_has_each_chart_with_its_table(client):
     for table in ("table-trend", "table-measures", "table-leads", "table-followups", "table-lists"):
         assert f'id="{table}"' in page
     assert 'id="oversight-charts"' in page and "echarts.min.js" in page
-    assert "当事人评价" in page and "—" in page  # ratings come with the party portal
+    assert "当事人评价" in page  # the ratings themselves: tests/test_party.py
     assert client.get("/oversight/?from=2026-13-01").status_code == 400
 
 

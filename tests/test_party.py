@@ -29,7 +29,7 @@ from coord.party.models import (
     PartyUndertaking,
 )
 from coord.referrals import storage
-from coord.timeutil import to_local
+from coord.timeutil import local_today, to_local
 from tests import pdf_tools
 from tests.conftest import csrf_token, login, user_by_name
 from tests.party_fixtures import (  # noqa: F401 (autouse fixture)
@@ -568,6 +568,33 @@ def test_feedback_once_per_stage_and_integrity_reports_for_the_office_only(app, 
         assert "暗示请吃饭" not in html and "流程清楚" not in html and "提交约谈后评价" not in html
     timeline = staff.get(f"/audit/interview/{interview.id}").get_data(as_text=True)
     assert "评价" not in timeline and "廉洁" not in timeline
+
+
+def test_ratings_reach_the_oversight_figures_and_the_satisfaction_indicator(app, client, api):
+    """满意 is both marks at 4 or 5: one interview rated 5/3 (not satisfied), another 4/5 (satisfied)."""
+    for day, marks in (("2026-09-24", ("5", "3")), ("2026-09-28", ("4", "5"))):
+        token = token_of(held_interview(day))
+        form = {"csrf_token": page_csrf(client, token), "stage": "interview", "rating": marks[0],
+                "conduct_rating": marks[1]}
+        assert client.post(f"/p/{token}/feedback", data=form).status_code == 303
+    today = local_today().isoformat()
+    scjg = user_by_name("scjg_coord").agency_id
+    figures = api("admin").get("/api/v1/oversight/figures", query_string={"from": today, "to": today}).json
+    [row] = [r for r in figures["agencies"] if r["agency_id"] == scjg]
+    assert row["party"] == {"rated": 2, "satisfied": 1}
+    body = api("admin").get("/api/v1/oversight/assessment", query_string={"from": today, "to": today}).json
+    [mine] = [r for r in body["rows"] if r["agency_id"] == scjg]
+    indicator = mine["indicators"]["party_satisfaction"]
+    assert (indicator["numerator"], indicator["denominator"], indicator["value"]) == (1, 2, 0.5)
+    assert indicator["score"] == 10.0  # the demo rules weigh it 20
+    office = api("admin").client
+    login(office, "admin")
+    page = office.get(f"/oversight/?from={today}&to={today}").get_data(as_text=True)
+    table = page[page.index('id="table-followups"'):page.index('id="h-lists"')]
+    assert "满意" in table and "50%" in table
+    drill = office.get(f"/oversight/records?metric=party.satisfied&agency_id={scjg}&from={today}&to={today}")
+    assert drill.status_code == 200 and "工作人员作风 5 分" in drill.get_data(as_text=True)
+    assert "工作人员作风 3 分" not in drill.get_data(as_text=True)
 
 
 # --- GET changes nothing; rate limits ----------------------------------------------------------------

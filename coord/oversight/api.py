@@ -51,6 +51,11 @@ class FollowUpFiguresSchema(Schema):
     not_rectified = fields.Int()
 
 
+class PartyFiguresSchema(Schema):
+    rated = fields.Int(metadata={"description": "Ratings the party gave (per agency taking part)."})
+    satisfied = fields.Int(metadata={"description": "Of them, both marks at 4 or 5 of 5."})
+
+
 class AgencyFiguresSchema(Schema):
     agency_id = fields.Int()
     measures = fields.Dict(keys=fields.Str(), values=fields.Int(), metadata={
@@ -58,6 +63,7 @@ class AgencyFiguresSchema(Schema):
     leads = fields.Nested(LeadFiguresSchema)
     interviews_held = fields.Int()
     follow_ups = fields.Nested(FollowUpFiguresSchema)
+    party = fields.Nested(PartyFiguresSchema)
 
 
 class FiguresSchema(Schema):

@@ -32,7 +32,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ack_on_time_rate": ("线索按时签收率", "按时签收件数 ÷ 已签收件数（期间内收到的线索）"),
     "reply_on_time_rate": ("线索按时回复率", "按时回复件数 ÷ 已回复件数（期间内收到的线索）"),
     "follow_ups_rectified": ("回访整改率", "回访已整改件数 ÷ 期间内回访件数"),
-    "party_satisfaction": ("当事人满意度", "当事人评价（当事人端上线后提供；此前无数据，记 0 分）"),
+    "party_satisfaction": ("当事人满意度", "当事人评价中办事流程、工作人员作风均为 4 分以上的件数 ÷ 评价件数"),
 }
 DEFAULT_RULES: dict[str, Any] = {
     "total": 100,
@@ -229,8 +229,9 @@ def _indicator(spec: dict[str, Any], totals: dict[str, int], lists: dict[str, An
         den = num + totals["follow_ups.not_rectified"]
         metric = "follow_ups.rectified"
         value = _rate(num, den)
-    else:  # party_satisfaction: the party portal (#16) will provide ratings; until then no data
-        value = None
+    else:  # party_satisfaction: the party's ratings from its portal (#16)
+        num, den, metric = totals["party.satisfied"], totals["party.rated"], "party.satisfied"
+        value = _rate(num, den)
     score = round(weight * value, 2) if value is not None else 0.0
     return Indicator(key, label, weight, None if value is None else round(value, 4), score, num, den, metric)
 

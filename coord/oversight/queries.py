@@ -30,6 +30,7 @@ from coord.lists.models import ListVersion
 from coord.measures.models import KINDS as MEASURE_KINDS
 from coord.measures.models import Measure
 from coord.oversight.models import LeadEvent
+from coord.party.models import PartyFeedback
 from coord.referrals.models import Lead
 from coord.timeutil import local_datetime, local_today, to_local
 
@@ -41,13 +42,16 @@ METRICS: tuple[str, ...] = (
     *(f"leads.{k}" for k in (*LEAD_METRICS, *LEAD_EXTRA)),
     "interviews_held",
     "follow_ups.rectified", "follow_ups.not_rectified",
+    "party.rated", "party.satisfied",
 )
+SATISFIED = 4  # a rating the party gave with both marks (process, officials' conduct) at 4 or 5 of 5 is 满意
 LABELS: dict[str, str] = {
     **{f"measures.{k}": v for k, v in MEASURE_KINDS.items()},
     "leads.received": "收到线索", "leads.ack_on_time": "按时签收", "leads.reply_on_time": "按时回复",
     "leads.returned": "退单", "leads.overdue": "超期", "leads.supervised": "督办",
     "leads.acknowledged": "已签收", "leads.replied": "已回复",
     "interviews_held": "举行约谈", "follow_ups.rectified": "回访已整改", "follow_ups.not_rectified": "回访未整改",
+    "party.rated": "当事人评价", "party.satisfied": "当事人满意",
 }
 MAX_MONTHS = 36
 
@@ -155,6 +159,7 @@ class AgencyFigures:
             "leads": {k: t[f"leads.{k}"] for k in LEAD_METRICS},
             "interviews_held": t["interviews_held"],
             "follow_ups": {"rectified": t["follow_ups.rectified"], "not_rectified": t["follow_ups.not_rectified"]},
+            "party": {"rated": t["party.rated"], "satisfied": t["party.satisfied"]},
         }
 
 
@@ -360,7 +365,24 @@ def _count(agency_ids: list[int], period: Period, today: date, scoped: bool) -> 
         if result in ("rectified", "not_rectified"):
             add(agency_id, month, f"follow_ups.{result}", n)
 
+    # The party's ratings (#16), for every agency that took part in the rated interview.
+    def ratings_q(lo: Any, hi: Any) -> sa.Select:
+        return (sa.select(InterviewAgency.agency_id, sa.func.count(), sa.func.sum(_satisfied()))
+                .join(InterviewAgency, InterviewAgency.interview_id == PartyFeedback.interview_id)
+                .where(PartyFeedback.created_at >= lo, PartyFeedback.created_at < hi,
+                       *_in(InterviewAgency.agency_id, ids))
+                .group_by(InterviewAgency.agency_id))
+
+    for month, (agency_id, n, satisfied) in _monthly(ratings_q, PartyFeedback.created_at, at_bounds):
+        add(agency_id, month, "party.rated", n)
+        add(agency_id, month, "party.satisfied", int(satisfied or 0))
+
     return per
+
+
+def _satisfied() -> sa.ColumnElement[int]:
+    return sa.case((sa.and_(PartyFeedback.process_rating >= SATISFIED, PartyFeedback.conduct_rating >= SATISFIED), 1),
+                   else_=0)
 
 
 def list_status(agencies: Iterable[Agency], today: date) -> dict[int, dict[str, Any]]:
@@ -446,6 +468,20 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
                                                 f"（{v.result_label}）", url_for("measures.show", measure_id=m.id),
                                   v.agency.name))
         return out, len(rows)
+    if metric in ("party.rated", "party.satisfied"):
+        stmt = (sa.select(PartyFeedback, InterviewAgency.agency_id)
+                .join(InterviewAgency, InterviewAgency.interview_id == PartyFeedback.interview_id)
+                .where(*of(InterviewAgency.agency_id), PartyFeedback.created_at >= s, PartyFeedback.created_at < e,
+                       *([_satisfied() == 1] if metric == "party.satisfied" else []))
+                .order_by(PartyFeedback.created_at, InterviewAgency.agency_id))
+        rows = db.session.execute(stmt).all()
+        names = _agency_names({agency_id for _, agency_id in rows})
+        interviews = {i.id: i for i in db.session.execute(sa.select(Interview).where(
+            Interview.id.in_({f.interview_id for f, _ in rows[:limit]}))).scalars()}
+        return [Record(f.created_at, f"{interviews[f.interview_id].title}（{interviews[f.interview_id].party.name}）："
+                                     f"办事流程 {f.process_rating} 分，工作人员作风 {f.conduct_rating} 分",
+                       url_for("interviews.show", interview_id=f.interview_id), names.get(agency_id, ""))
+                for f, agency_id in rows[:limit]], len(rows)
     raise DomainError("统计项无效。", field="metric")
 
 
