@@ -57,7 +57,11 @@ def test_a_living_district_made_through_the_services_idempotent_and_rebuilt(dist
     kinds = set().union(*(tasks_of(name) for name in ACCOUNTS))
     assert {"lead_acknowledge", "lead_reply", "lead_accept", "lead_redirect", "extension_decide",
             "supervision_answer", "police_referral", "interview_confirm", "interview_attend", "minutes_finalise",
-            "follow_up_visit", "list_review", "list_fix", "lead_overdue", "list_missing"} <= kinds
+            "follow_up_visit", "list_review", "list_fix", "lead_overdue", "list_missing",
+            # what the party and the invitees did (#15, #16)
+            "party_reschedule", "party_proof_review", "undertaking_unsigned", "invitation_declined"} <= kinds
+    assert tasks_of("cgj_coord")["party_reschedule"] == demo_ids("party_response")
+    assert tasks_of("scjg_officer")["party_proof_review"] == demo_ids("party_proof")
 
     # Interviews: held with final minutes whose PDFs render, one today or tomorrow, upcoming ones unconfirmed.
     interviews = [db.session.get(Interview, i) for i in demo_ids("interview")]

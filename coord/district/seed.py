@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from io import BytesIO
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from PIL import Image
 
 from coord.accounts.models import User
 from coord.agencies.models import Agency
@@ -31,15 +33,18 @@ from coord.interviews import services as interviews
 from coord.interviews.models import FollowUp, Interview
 from coord.lists import services as lists
 from coord.lists.models import ListVersion
+from coord.mailin import services as mailin
+from coord.mailin.queries import invitees_of
 from coord.minutes import services as minutes
 from coord.notifications.services import forget_records
+from coord.party import answers, feedback, links, proofs
 from coord.referrals import police
 from coord.referrals import services as referrals
 from coord.referrals.letter import attach_letter
 from coord.referrals.storage import Upload
 from coord.scheduling import services as scheduling
 from coord.scheduling.models import Room
-from coord.timeutil import local_datetime, to_local
+from coord.timeutil import isoformat_local, local_datetime, to_local
 from coord.workdays.services import CalendarMissing, known_days
 
 
@@ -515,6 +520,65 @@ def story_lists(cast: Cast, cal: Calendar, story: Story, *, ensure: bool = False
         story.keep("list_version", version.id)
 
 
+# --- the party and the invitees answer (#15, #16) -------------------------------------------------------
+
+PORTAL_IP = "127.0.0.1"  # what the audit trail records as the party's address for the demo's answers
+
+
+def _demo_interview(scenario: str, title: str) -> Interview:
+    """The story's interview; the newest of that title (a reset makes the new ones before removing the old)."""
+    interview = db.session.execute(sa.select(Interview).join(DemoRecord, sa.and_(
+        DemoRecord.entity == "interview", DemoRecord.entity_id == Interview.id)).where(
+        DemoRecord.scenario == scenario, Interview.title == title)
+        .order_by(Interview.id.desc()).limit(1)).scalar_one_or_none()
+    if interview is None:
+        raise DistrictError(f"演示约谈“{title}”缺失（{scenario}）：请运行 seed-demo --reset 重新生成。")
+    return interview
+
+
+def _party_token(interview: Interview) -> str:
+    link = next(iter(links.live_links(interview.id)), None)
+    if link is None:
+        raise DistrictError(f"演示约谈“{interview.title}”没有当事人链接。")
+    return links.token_for(link)
+
+
+def story_party(cast: Cast, cal: Calendar, story: Story, now: datetime) -> None:
+    """The party confirms tomorrow's interview; the party of next week's 磁器口 interview asks for another
+    time and 区生态环境局's coordinator declines it from the answer link; the party of the interview held
+    12 working days ago sends proof for the item due next week and rates the interview."""
+    tomorrow = _demo_interview("tomorrow", "某商场广告使用绝对化用语问题约谈")
+    answers.confirm(_party_token(tomorrow), PORTAL_IP, now=now)
+
+    upcoming = _demo_interview("upcoming", "磁器口景区周边商户占道经营及消费纠纷联合约谈")
+    offered, why = answers.offered_slots(upcoming, now=now)
+    if not offered:
+        raise DistrictError(f"演示约谈“{upcoming.title}”没有可供当事人选择的时段：{why}")
+    request = answers.request_reschedule(_party_token(upcoming), PORTAL_IP, "法定代表人当天在外地参加展会",
+                                         [isoformat_local(s.start) for s in offered[:2]], now=now)
+    story.keep("party_response", request.id)
+    sthj = invitees_of(upcoming).get(cast["sthj_coord"].email.lower())
+    if sthj is not None:
+        mailin.record_answer(upcoming, sthj, "DECLINED", "当天有环保督察迎检任务，建议改期", upcoming.sequence,
+                             now, source="link", now=now)
+        db.session.commit()
+
+    held = _demo_interview("held-scjg", "某连锁餐饮企业食品安全与占道经营问题联合约谈")
+    token = _party_token(held)
+    item = next(i for i in held.items if i.requirement.startswith("建立每日食品安全自查台账"))
+    proof = proofs.upload(token, PORTAL_IP, item.id, [Upload("自查台账（第一周）.pdf", _demo_pdf())],
+                          "已建立每日自查台账，附第一周记录。")
+    story.keep("party_proof", proof.id)
+    feedback.give(token, PORTAL_IP, "interview", 5, 5, "约谈流程清楚，工作人员讲解耐心。")
+
+
+def _demo_pdf() -> bytes:
+    """A one-page PDF for the demo's proof (the upload checks the type from the content)."""
+    out = BytesIO()
+    Image.new("RGB", (200, 120), "white").save(out, "PDF")
+    return out.getvalue()
+
+
 # --- running the stories --------------------------------------------------------------------------------
 
 Runner = Callable[[Cast, Calendar, Story, datetime], None]
@@ -531,6 +595,7 @@ def _stories() -> list[tuple[str, Runner]]:
         ("police", story_police),
         ("busy", lambda c, cal, s, now: story_busy(c, cal, s)),
         ("lists", lambda c, cal, s, now: story_lists(c, cal, s)),
+        ("party", story_party),
     ]
 
 
