@@ -130,7 +130,8 @@ class Interview(db.Model):
             return ""  # rescheduled since: the flag no longer applies
         why = f"（{self.off_day_note}）" if self.off_day_note else ""
         # Shown, never stored: in the reader's language (Chinese outside a request).
-        return gettext("约谈日期 %(day)s 已调整为休息日%(why)s，请改期或确认照常举行。", day=self.off_day.isoformat(), why=why)
+        return gettext("约谈日期 %(day)s 已调整为休息日%(why)s，请改期或确认照常举行。",
+                       day=self.off_day.isoformat(), why=why)
 
     def snapshot(self) -> dict:
         return {

@@ -281,11 +281,11 @@ def _party(data: Any) -> PartyPick:
     choice = data.get("on_match") or ""
     if differ and choice not in PARTY_CHOICES:
         which = _("统一社会信用代码") if credit_code else _("身份证号码")
-        raise Invalid({"party_choice": _("该%(which)s已登记为当事人“%(name)s”，与填写的信息不同：", which=which, name=existing.name)
-                                       + _("；").join(_("%(field)s登记为“%(old)s”，填写为“%(new)s”", field=_(PARTY_LABELS[k]),
-                                                          old=old or _("（空）"), new=new)
-                                                        for k, (old, new) in differ.items())
-                                       + _("。请选择使用已登记的信息，或用填写的信息更新登记。")},
+        differences = _("；").join(_("%(field)s登记为“%(old)s”，填写为“%(new)s”", field=_(PARTY_LABELS[k]),
+                                     old=old or _("（空）"), new=new) for k, (old, new) in differ.items())
+        raise Invalid({"party_choice": _("该%(which)s已登记为当事人“%(name)s”，与填写的信息不同：", which=which,
+                                         name=existing.name)
+                                       + differences + _("。请选择使用已登记的信息，或用填写的信息更新登记。")},
                       {"stored_party": {"id": existing.id, **existing.snapshot()}, "party_differences": {
                           k: {"stored": old, "typed": new} for k, (old, new) in differ.items()}})
     if choice == "update":
@@ -328,7 +328,8 @@ def _attendees(rows: Any) -> list[PartyAttendee]:
         for key, label in (("name", _("姓名")), ("post", _("职务")), ("email", _("电子邮箱")), ("phone", _("电话"))):
             text = str(row.get(key) or "").strip()
             if len(text) > LIMITS[f"attendee_{key}"]:
-                errors.add("attendees", too_long(_("%(who)s的%(what)s", who=who, what=label), LIMITS[f"attendee_{key}"], len(text)))
+                errors.add("attendees", too_long(_("%(who)s的%(what)s", who=who, what=label), LIMITS[f"attendee_{key}"],
+                                                 len(text)))
             values[key] = text
         out.append(PartyAttendee(**values))
     errors.raise_if_any()
@@ -361,7 +362,8 @@ def _clean(data: dict[str, Any], actor: Any, *, creating: bool, current_item_id:
     errors = errors if errors is not None else Errors()
     clean: dict[str, Any] = {}
     with errors.check():
-        clean["title"] = _text(data.get("title"), "title", _("约谈事由（标题）"), required=_("请填写约谈事由（标题）。"))
+        clean["title"] = _text(data.get("title"), "title", _("约谈事由（标题）"),
+                               required=_("请填写约谈事由（标题）。"))
     kind = data.get("problem_kind")
     if kind not in PROBLEM_KINDS:
         errors.add("problem_kind", _("请选择问题类型：区域性（镇街）或行业性。"))
@@ -374,7 +376,8 @@ def _clean(data: dict[str, Any], actor: Any, *, creating: bool, current_item_id:
             clean["region_agency_id"], clean["sector"] = region.id, ""
     elif kind == "sector":
         with errors.check():
-            clean["sector"] = _text(data.get("sector"), "sector", _("所属行业"), required=_("行业性问题须填写所属行业。"))
+            clean["sector"] = _text(data.get("sector"), "sector", _("所属行业"),
+                                    required=_("行业性问题须填写所属行业。"))
             clean["region_agency_id"] = None
     measure = data.get("measure") or "interview"
     if measure not in MEASURES:
@@ -383,7 +386,8 @@ def _clean(data: dict[str, Any], actor: Any, *, creating: bool, current_item_id:
     with errors.check():
         duration = _int(data.get("duration_minutes") or 90, "duration_minutes", _("约谈时长应为分钟数。"))
         if not MIN_DURATION <= duration <= MAX_DURATION:
-            raise DomainError(_("约谈时长应在 %(a)s–%(b)s 分钟之间。", a=MIN_DURATION, b=MAX_DURATION), field="duration_minutes")
+            raise DomainError(_("约谈时长应在 %(a)s–%(b)s 分钟之间。", a=MIN_DURATION, b=MAX_DURATION),
+                              field="duration_minutes")
         clean["duration_minutes"] = duration
     with errors.check():
         room_id = data.get("room_id")

@@ -423,7 +423,8 @@ def escalate(follow_up_id: int):
             visit = services.get_follow_up(current_user, follow_up_id)
             error, status = err, err.status
         else:
-            flash(_("已升级处理：线索 %(n)s 已移交%(agency)s。", n=visit.lead.number, agency=visit.lead.to_agency.name), "success")
+            flash(_("已升级处理：线索 %(n)s 已移交%(agency)s。", n=visit.lead.number, agency=visit.lead.to_agency.name),
+                  "success")
             return redirect(url_for("referrals.show", lead_id=visit.lead_id), 303)
     return render_template("interviews/escalate.html", visit=visit, form=form, error=error,
                            errors=field_errors(error) if error else {},

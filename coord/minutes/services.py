@@ -133,7 +133,8 @@ def _text(value: Any, field: str, limit: int = MAX_TEXT) -> str:
         raise DomainError(_("“%(field)s”应为文字。", field=_(FIELD_LABELS.get(field, field))), field=field)
     value = value.replace("\r\n", "\n").strip()
     if len(value) > limit:
-        raise DomainError(_("“%(field)s”过长（最多 %(n)s 字）。", field=_(FIELD_LABELS.get(field, field)), n=limit), field=field)
+        raise DomainError(_("“%(field)s”过长（最多 %(n)s 字）。", field=_(FIELD_LABELS.get(field, field)), n=limit),
+                          field=field)
     return value
 
 
@@ -378,7 +379,8 @@ def _locked(actor: Any, interview_id: Any) -> tuple[Interview, Minutes | None]:
     if not may_edit(actor, interview):
         raise Forbidden(_("只有参加本次约谈的执法人员或牵头单位联络员可以填写笔录。"))
     if interview.status not in ("scheduled", "held"):
-        raise DomainError(_("该约谈当前状态为“%(s)s”，不能填写笔录（约谈排期后才能记录）。", s=_(interview.status_label)))
+        raise DomainError(_("该约谈当前状态为“%(s)s”，不能填写笔录（约谈排期后才能记录）。",
+                            s=_(interview.status_label)))
     return interview, minutes_of(interview)
 
 
@@ -456,7 +458,8 @@ def finalize(actor: Any, interview_id: Any, revision: Any = None, *, now: dateti
     content = current_content(interview, minutes)
     missing = missing_for_final(content)
     if missing:
-        raise DomainError(_("定稿前请补全：%(what)s。", what=_("；").join(_(m) for m in missing)), field="finalize", details={"missing": missing})
+        raise DomainError(_("定稿前请补全：%(what)s。", what=_("；").join(_(m) for m in missing)), field="finalize",
+                          details={"missing": missing})
     _check_certificates(content)
     when = now or utcnow()
     if interview.start_at and interview.start_at > when:
@@ -502,7 +505,8 @@ def correct(actor: Any, interview_id: Any, data: dict[str, Any], revision: Any, 
         raise DomainError(_("更正内容与现行版本相同，没有需要更正的地方。"))
     missing = missing_for_final(content)
     if missing:
-        raise DomainError(_("更正后的笔录仍须完整：%(what)s。", what=_("；").join(_(m) for m in missing)), field="correct",
+        raise DomainError(_("更正后的笔录仍须完整：%(what)s。", what=_("；").join(_(m) for m in missing)),
+                          field="correct",
                           details={"missing": missing})
     _check_certificates(content)
     number = minutes.revision + 1
@@ -545,7 +549,8 @@ def _items_for(interview: Interview, content: dict[str, Any]) -> list[tuple[Rect
         item = existing[index] if index < len(existing) else None
         if item is not None and (item.requirement, item.deadline) != (row["requirement"], deadline):
             if any(v.status == "done" for v in item.follow_ups):
-                raise DomainError(_("第 %(n)s 条整改要求已回访，不能再更正其内容或期限。", n=index + 1), field="rectifications")
+                raise DomainError(_("第 %(n)s 条整改要求已回访，不能再更正其内容或期限。", n=index + 1),
+                                  field="rectifications")
         plan.append((item, row, due))
     return plan
 

@@ -375,6 +375,7 @@ def check_slot(start: datetime, end: datetime, *, now: datetime | None = None, r
     first = earliest_day(rules, now)
     if day < first:
         raise DomainError(
-            _("约谈须至少提前 %(n)s 个工作日通知，最早可安排在 %(day)s。", n=rules.notice_working_days, day=first.isoformat()),
+            _("约谈须至少提前 %(n)s 个工作日通知，最早可安排在 %(day)s。", n=rules.notice_working_days,
+              day=first.isoformat()),
             field="start",
         )
