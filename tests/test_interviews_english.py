@@ -7,13 +7,15 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from coord.audit.models import AuditEntry
 from coord.extensions import db
 from coord.interviews.models import Interview
+from coord.notify.models import OutboxMessage
 from coord.timeutil import local_today
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, user_by_name
 from tests.english_walk import HAN
 from tests.interview_fixtures import ensure_calendar
-from tests.test_interviews_pages import form
+from tests.test_interviews_pages import first_slot, form
 
 # What the user typed (Chinese data): it may appear in a message, and is not interface text.
 TYPED = ("刘某", "重庆某某建材市场有限公司")
@@ -74,3 +76,22 @@ def test_the_same_refusal_stays_chinese_by_default(coord_client):
     assert "请填写约谈事由（标题）。" in text and "约谈时长应在 15–240 分钟之间。" in text
     assert "参加人员“刘某”的电子邮箱格式不正确。" in text and "Please" not in text
     assert _interviews() == 0
+
+
+def test_what_an_english_user_causes_is_stored_in_chinese(coord_client):
+    """The organiser reads English; the invitation e-mails and the audit trail, read by others, stay Chinese."""
+    coord_client.set_cookie("lang", "en")
+    token = csrf_token(coord_client, "/interviews/new")
+    resp = coord_client.post("/interviews/new", data={**form(), "csrf_token": token})
+    iid = int(resp.headers["Location"].rstrip("/").split("/")[-1])
+    slot = first_slot([user_by_name("scjg_coord").id, user_by_name("cgj_officer").id])
+    resp = coord_client.post(f"/interviews/{iid}/schedule", data={"start": slot.start.isoformat(), "csrf_token": token})
+    assert resp.status_code == 303
+    page = coord_client.get(f"/interviews/{iid}").get_data(as_text=True)
+    assert "The interview has been scheduled." in page  # the flash, in English
+    db.session.rollback()
+    mails = list(db.session.execute(sa.select(OutboxMessage)).scalars())
+    assert mails and all("您被邀请参加以下联合约谈。" in m.text and "You are invited" not in m.text for m in mails)
+    assert all("约谈事由" in (m.html or "") and "Subject" not in (m.html or "") for m in mails)
+    summaries = [e.summary for e in db.session.execute(sa.select(AuditEntry)).scalars()]
+    assert any(s.startswith("排期：") for s in summaries) and not any("Scheduled" in s for s in summaries)
