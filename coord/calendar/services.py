@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -261,8 +262,10 @@ def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ic
     context = {"interview": interview, "ev": ev, "kind": kind, "when": _when(ev), "room": ev.room,
                "organizer": interview.lead_agency.name, "coordinator": ev.organizer_name, "links": links}
     # The app's environment without request context processors: this also runs outside requests.
-    text = current_app.jinja_env.get_template("calendar/invite_email.txt").render(**context)
-    html = current_app.jinja_env.get_template("calendar/invite_email.html").render(**context)
+    # The body is stored in the outbox and read by the invitees: Chinese, whatever the sender's language.
+    with force_locale("zh_CN"):
+        text = current_app.jinja_env.get_template("calendar/invite_email.txt").render(**context)
+        html = current_app.jinja_env.get_template("calendar/invite_email.html").render(**context)
     digest = hashlib.sha256(",".join(sorted(a.email.lower() for a in to)).encode()).hexdigest()[:16]
     queue_mail([str(Address(display_name=a.name, addr_spec=a.email)) for a in to], subject, text, html, calendar=data,
                calendar_method=method, key=f"invite:{interview.id}:{interview.sequence}:{method}:{digest}",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coord.calendar import feeds, services
@@ -22,8 +23,8 @@ def feed_box(kind: str, owner) -> dict | None:
     """For other features' pages (profile, agency, rooms): the feed box if the viewer may have it."""
     if owner is None or not current_user.is_authenticated or not services.may_have_feed(current_user, kind, owner):
         return None
-    titles = {"user": "我的约谈日程", "agency": f"{getattr(owner, 'name', '')} 约谈日程",
-              "room": f"会议室：{getattr(owner, 'name', '')}"}
+    titles = {"user": _("我的约谈日程"), "agency": _("%(name)s 约谈日程", name=getattr(owner, "name", "")),
+              "room": _("会议室：%(name)s", name=getattr(owner, "name", ""))}
     return {"kind": kind, "owner": owner, "title": titles[kind],
             "url": services.feed_url(kind, owner.id), "webcal": services.feed_url(kind, owner.id, webcal=True),
             "can_regenerate": services.may_regenerate(current_user, kind, owner)}
@@ -61,11 +62,11 @@ def _feeds_for(user) -> list[dict]:
     """The feeds this user may subscribe to: their own, their agency's, rooms they manage."""
     from coord.scheduling.services import list_rooms
 
-    out = [{"kind": "user", "owner": user, "title": "我的约谈日程"}]
-    out.append({"kind": "agency", "owner": user.agency, "title": f"{user.agency.name} 约谈日程"})
+    out = [{"kind": "user", "owner": user, "title": _("我的约谈日程")}]
+    out.append({"kind": "agency", "owner": user.agency, "title": _("%(name)s 约谈日程", name=user.agency.name)})
     for room in list_rooms():
         if services.may_have_feed(user, "room", room):
-            out.append({"kind": "room", "owner": room, "title": f"会议室：{room.name}"})
+            out.append({"kind": "room", "owner": room, "title": _("会议室：%(name)s", name=room.name)})
     for item in out:
         item["url"] = services.feed_url(item["kind"], item["owner"].id)
         item["webcal"] = services.feed_url(item["kind"], item["owner"].id, webcal=True)
@@ -88,7 +89,7 @@ def regenerate(kind: str, owner_id: int):
     if htmx:
         item = next(f for f in _feeds_for(current_user) if f["kind"] == kind and f["owner"].id == owner_id)
         return render_template("calendar/_feed.html", f=item, regenerated=True)
-    flash("订阅地址已重置，旧地址已失效。请在日历软件中使用新地址重新订阅。", "success")
+    flash(_("订阅地址已重置，旧地址已失效。请在日历软件中使用新地址重新订阅。"), "success")
     return redirect(request.referrer or url_for("calendar.index"))
 
 

@@ -4,6 +4,7 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.dbtypes import UTCDateTime, utcnow
@@ -128,7 +129,9 @@ class Interview(db.Model):
         if to_local(self.start_at).date() != self.off_day:
             return ""  # rescheduled since: the flag no longer applies
         why = f"（{self.off_day_note}）" if self.off_day_note else ""
-        return f"约谈日期 {self.off_day.isoformat()} 已调整为休息日{why}，请改期或确认照常举行。"
+        # Shown, never stored: in the reader's language (Chinese outside a request).
+        return gettext("约谈日期 %(day)s 已调整为休息日%(why)s，请改期或确认照常举行。",
+                       day=self.off_day.isoformat(), why=why)
 
     def snapshot(self) -> dict:
         return {

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -104,7 +105,7 @@ def get(actor: Any, interview_id: Any, *, for_update: bool = False) -> Interview
         stmt = stmt.with_for_update(of=Interview)
     interview = db.session.execute(stmt).unique().scalar_one_or_none() if iid > 0 else None
     if not can_see(actor, interview):
-        raise NotFound("约谈不存在或您无权查看。")
+        raise NotFound(_("约谈不存在或您无权查看。"))
     return interview
 
 
@@ -115,7 +116,7 @@ def is_organiser(actor: Any, interview: Interview) -> bool:
 
 def _require_organiser(actor: Any, interview: Interview) -> None:
     if not is_organiser(actor, interview):
-        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以操作此约谈。")
+        raise Forbidden(_("只有牵头单位的联络员或领导小组办公室可以操作此约谈。"))
 
 
 def visible_query(actor: Any) -> sa.Select:
@@ -197,7 +198,7 @@ def _ids(values: Any, field: str) -> list[int]:
     for v in values:
         if v in (None, ""):
             continue
-        out.append(_int(v, field, "编号应为整数。"))
+        out.append(_int(v, field, _("编号应为整数。")))
     return list(dict.fromkeys(out))
 
 
@@ -218,10 +219,10 @@ def _text(value: Any, field: str, label: str, *, required: str = "") -> str:
 
 def _agency(agency_id: Any, field: str, label: str) -> Agency:
     if agency_id in (None, ""):
-        raise DomainError(f"请选择{label}。", field=field)
-    agency = db.session.get(Agency, _int(agency_id, field, f"请选择{label}。"))
+        raise DomainError(_("请选择%(what)s。", what=label), field=field)
+    agency = db.session.get(Agency, _int(agency_id, field, _("请选择%(what)s。", what=label)))
     if agency is None or not agency.active:
-        raise DomainError(f"{label}不存在或已停用，请重新选择。", field=field)
+        raise DomainError(_("%(what)s不存在或已停用，请重新选择。", what=label), field=field)
     return agency
 
 
@@ -239,18 +240,18 @@ class PartyPick:
 
 def _party(data: Any) -> PartyPick:
     if not isinstance(data, dict):
-        raise DomainError("请填写行政相对人（当事人）信息。", field="party")
+        raise DomainError(_("请填写行政相对人（当事人）信息。"), field="party")
     errors = Errors()
     with errors.check():
-        name = _text(data.get("name"), "party_name", "当事人名称", required="请填写当事人名称或姓名。")
+        name = _text(data.get("name"), "party_name", _("当事人名称"), required=_("请填写当事人名称或姓名。"))
     credit_code = str(data.get("credit_code") or "").strip().upper()
     id_number = str(data.get("id_number") or "").strip().upper()
     kind = data.get("kind") or ("organisation" if credit_code else "person")
     if kind not in ("organisation", "person"):
-        errors.add("party_kind", "当事人类型应为单位或个人。")
+        errors.add("party_kind", _("当事人类型应为单位或个人。"))
     elif kind == "organisation":
         if not credit_code:
-            errors.add("party_credit_code", "单位当事人须填写统一社会信用代码。")
+            errors.add("party_credit_code", _("单位当事人须填写统一社会信用代码。"))
         elif err := credit_code_error(credit_code):
             errors.add("party_credit_code", err)
         id_number = ""
@@ -260,9 +261,9 @@ def _party(data: Any) -> PartyPick:
             errors.add("party_id_number", err)
     fields = {}
     with errors.check():
-        fields["address"] = _text(data.get("address"), "party_address", "当事人地址")
+        fields["address"] = _text(data.get("address"), "party_address", _("当事人地址"))
     with errors.check():
-        fields["contact_phone"] = _text(data.get("contact_phone"), "party_phone", "联系电话")
+        fields["contact_phone"] = _text(data.get("contact_phone"), "party_phone", _("联系电话"))
     errors.raise_if_any()
     existing = None
     if credit_code:
@@ -279,11 +280,12 @@ def _party(data: Any) -> PartyPick:
     differ = {k: (getattr(existing, k), v) for k, v in typed.items() if v and v != getattr(existing, k)}
     choice = data.get("on_match") or ""
     if differ and choice not in PARTY_CHOICES:
-        which = "统一社会信用代码" if credit_code else "身份证号码"
-        raise Invalid({"party_choice": f"该{which}已登记为当事人“{existing.name}”，与填写的信息不同："
-                                       + "；".join(f"{PARTY_LABELS[k]}登记为“{old or '（空）'}”，填写为“{new}”"
-                                                  for k, (old, new) in differ.items())
-                                       + "。请选择使用已登记的信息，或用填写的信息更新登记。"},
+        which = _("统一社会信用代码") if credit_code else _("身份证号码")
+        differences = _("；").join(_("%(field)s登记为“%(old)s”，填写为“%(new)s”", field=_(PARTY_LABELS[k]),
+                                     old=old or _("（空）"), new=new) for k, (old, new) in differ.items())
+        raise Invalid({"party_choice": _("该%(which)s已登记为当事人“%(name)s”，与填写的信息不同：", which=which,
+                                         name=existing.name)
+                                       + differences + _("。请选择使用已登记的信息，或用填写的信息更新登记。")},
                       {"stored_party": {"id": existing.id, **existing.snapshot()}, "party_differences": {
                           k: {"stored": old, "typed": new} for k, (old, new) in differ.items()}})
     if choice == "update":
@@ -296,7 +298,7 @@ def _party(data: Any) -> PartyPick:
     return PartyPick(existing, {})
 
 
-PARTY_LABELS = {"name": "名称", "address": "地址", "contact_phone": "联系电话"}
+PARTY_LABELS = {"name": "名称", "address": "地址", "contact_phone": _("联系电话")}
 
 
 def party_record(data: Any) -> PartyPick:
@@ -312,21 +314,22 @@ def _attendees(rows: Any) -> list[PartyAttendee]:
     errors = Errors()
     for n, row in enumerate(rows or [], start=1):
         if not isinstance(row, dict):
-            raise DomainError("当事人参加人员格式不正确。", field="attendees")
+            raise DomainError(_("当事人参加人员格式不正确。"), field="attendees")
         name = str(row.get("name") or "").strip()
         email = str(row.get("email") or "").strip()
         if not name and not email:
             continue
-        who = f"参加人员“{name}”" if name else f"第 {n} 位参加人员"
+        who = _("参加人员“%(name)s”", name=name) if name else _("第 %(n)s 位参加人员", n=n)
         if not name:
-            errors.add("attendees", "请填写当事人参加人员的姓名。")
+            errors.add("attendees", _("请填写当事人参加人员的姓名。"))
         if email and not EMAIL_RE.match(email):
-            errors.add("attendees", f"{who}的电子邮箱格式不正确。")
+            errors.add("attendees", _("%(who)s的电子邮箱格式不正确。", who=who))
         values = {}
-        for key, label in (("name", "姓名"), ("post", "职务"), ("email", "电子邮箱"), ("phone", "电话")):
+        for key, label in (("name", _("姓名")), ("post", _("职务")), ("email", _("电子邮箱")), ("phone", _("电话"))):
             text = str(row.get(key) or "").strip()
             if len(text) > LIMITS[f"attendee_{key}"]:
-                errors.add("attendees", too_long(f"{who}的{label}", LIMITS[f"attendee_{key}"], len(text)))
+                errors.add("attendees", too_long(_("%(who)s的%(what)s", who=who, what=label), LIMITS[f"attendee_{key}"],
+                                                 len(text)))
             values[key] = text
         out.append(PartyAttendee(**values))
     errors.raise_if_any()
@@ -335,20 +338,20 @@ def _attendees(rows: Any) -> list[PartyAttendee]:
 
 def _people(lead: Agency, agency_ids: list[int], participant_ids: list[int]) -> tuple[list[Agency], list[User]]:
     """The co-organising agencies and the attending officials; each official's agency must take part."""
-    agencies = [_agency(a, "agency_ids", "协办单位") for a in agency_ids if a != lead.id]
+    agencies = [_agency(a, "agency_ids", _("协办单位")) for a in agency_ids if a != lead.id]
     allowed = {lead.id} | {a.id for a in agencies}
     users = []
     for uid in participant_ids:
         user = db.session.get(User, uid)
         if user is None or not user.active:
-            raise DomainError(f"参加人员（编号 {uid}）不存在或已停用。", field="participant_ids")
+            raise DomainError(_("参加人员（编号 %(n)s）不存在或已停用。", n=uid), field="participant_ids")
         if user.agency_id not in allowed:
             raise DomainError(
-                f"{user.display_name} 所在单位“{user.agency.name}”不是本次约谈的牵头或协办单位，"
-                "请先添加该单位或另选人员。", field="participant_ids")
+                _("%(name)s 所在单位“%(agency)s”不是本次约谈的牵头或协办单位，请先添加该单位或另选人员。",
+                  name=user.display_name, agency=user.agency.name), field="participant_ids")
         users.append(user)
     if not users:
-        raise DomainError("请至少选择一名参加约谈的执法人员。", field="participant_ids")
+        raise DomainError(_("请至少选择一名参加约谈的执法人员。"), field="participant_ids")
     return agencies, users
 
 
@@ -359,41 +362,44 @@ def _clean(data: dict[str, Any], actor: Any, *, creating: bool, current_item_id:
     errors = errors if errors is not None else Errors()
     clean: dict[str, Any] = {}
     with errors.check():
-        clean["title"] = _text(data.get("title"), "title", "约谈事由（标题）", required="请填写约谈事由（标题）。")
+        clean["title"] = _text(data.get("title"), "title", _("约谈事由（标题）"),
+                               required=_("请填写约谈事由（标题）。"))
     kind = data.get("problem_kind")
     if kind not in PROBLEM_KINDS:
-        errors.add("problem_kind", "请选择问题类型：区域性（镇街）或行业性。")
+        errors.add("problem_kind", _("请选择问题类型：区域性（镇街）或行业性。"))
     clean["problem_kind"] = kind
     if kind == "regional":
         with errors.check():
-            region = _agency(data.get("region_agency_id"), "region_agency_id", "问题所在镇街")
+            region = _agency(data.get("region_agency_id"), "region_agency_id", _("问题所在镇街"))
             if not region.is_regional:
-                raise DomainError("区域性问题须选择一个镇或街道。", field="region_agency_id")
+                raise DomainError(_("区域性问题须选择一个镇或街道。"), field="region_agency_id")
             clean["region_agency_id"], clean["sector"] = region.id, ""
     elif kind == "sector":
         with errors.check():
-            clean["sector"] = _text(data.get("sector"), "sector", "所属行业", required="行业性问题须填写所属行业。")
+            clean["sector"] = _text(data.get("sector"), "sector", _("所属行业"),
+                                    required=_("行业性问题须填写所属行业。"))
             clean["region_agency_id"] = None
     measure = data.get("measure") or "interview"
     if measure not in MEASURES:
-        errors.add("measure", "柔性执法方式无效。")
+        errors.add("measure", _("柔性执法方式无效。"))
     clean["measure"] = measure
     with errors.check():
-        duration = _int(data.get("duration_minutes") or 90, "duration_minutes", "约谈时长应为分钟数。")
+        duration = _int(data.get("duration_minutes") or 90, "duration_minutes", _("约谈时长应为分钟数。"))
         if not MIN_DURATION <= duration <= MAX_DURATION:
-            raise DomainError(f"约谈时长应在 {MIN_DURATION}–{MAX_DURATION} 分钟之间。", field="duration_minutes")
+            raise DomainError(_("约谈时长应在 %(a)s–%(b)s 分钟之间。", a=MIN_DURATION, b=MAX_DURATION),
+                              field="duration_minutes")
         clean["duration_minutes"] = duration
     with errors.check():
         room_id = data.get("room_id")
         clean["room_id"] = sched.get_room(room_id).id if room_id not in (None, "", 0, "0") else None
-    for key, label in (("matter", "约谈事项"), ("legal_basis", "法律依据")):
+    for key, label in (("matter", _("约谈事项")), ("legal_basis", _("法律依据"))):
         with errors.check():
             clean[key] = _text(data.get(key), key, label)
     lead = None
     with errors.check():
-        lead = _agency(data.get("lead_agency_id") or getattr(actor, "agency_id", None), "lead_agency_id", "牵头单位")
+        lead = _agency(data.get("lead_agency_id") or getattr(actor, "agency_id", None), "lead_agency_id", _("牵头单位"))
         if creating and not actor.is_office and lead.id != actor.agency_id:
-            raise DomainError("联络员只能以本单位为牵头单位发起约谈。", field="lead_agency_id")
+            raise DomainError(_("联络员只能以本单位为牵头单位发起约谈。"), field="lead_agency_id")
     clean["lead"] = lead
     if lead is not None:
         # The matter's item on the lead agency's published lists (kept as named even after a list revision).
@@ -448,7 +454,7 @@ def create(actor: Any, data: dict[str, Any], *, now: datetime | None = None) -> 
     """A new interview (draft). With `start` in data it is scheduled in the same transaction:
     either both happen or, on a clash, nothing is saved (409 with the clashes and alternatives)."""
     if actor.role not in ("admin", "coordinator"):
-        raise Forbidden("只有联络员或领导小组办公室可以发起约谈。")
+        raise Forbidden(_("只有联络员或领导小组办公室可以发起约谈。"))
     start = data.get("start")
     write_lock(db.session)
     errors = Errors()
@@ -521,7 +527,7 @@ def _occupy(interview: Interview, start: datetime, *, now: datetime | None) -> N
 
 def _conflict(resources: list[str], found: list[sched.Clash], start: datetime, duration: int,
               interview_id: int | None, now: datetime | None) -> Conflict:
-    names = "；".join(dict.fromkeys(c.describe() for c in found)) or "所选时段刚被他人预约"
+    names = _("；").join(dict.fromkeys(c.describe() for c in found)) or _("所选时段刚被他人预约")
     try:
         alternatives = find_slots(resources, duration, max(start - timedelta(days=1), now or utcnow()),
                                   start + timedelta(days=30), 5, now=now, exclude_interview_id=interview_id,
@@ -529,7 +535,7 @@ def _conflict(resources: list[str], found: list[sched.Clash], start: datetime, d
     except DomainError:
         alternatives = []
     return Conflict(
-        f"所选时段 {fmt_local(start)} 无法预约：{names}。请从推荐的其他时段中选择。",
+        _("所选时段 %(when)s 无法预约：%(why)s。请从推荐的其他时段中选择。", when=fmt_local(start), why=names),
         field="start",
         details={"conflicts": [c.as_dict() for c in found],
                  "alternatives": [{"start": isoformat_local(s.start), "end": isoformat_local(s.end)}
@@ -547,9 +553,9 @@ def schedule(actor: Any, interview_id: Any, start: datetime | None, *, now: date
     interview = get(actor, interview_id, for_update=True)
     _require_organiser(actor, interview)
     if start is None:
-        raise DomainError("请选择约谈时间。", field="start")
+        raise DomainError(_("请选择约谈时间。"), field="start")
     if interview.status != "draft":
-        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能排期；如需改期请使用“改期”。")
+        raise DomainError(_("该约谈当前状态为“%(s)s”，不能排期；如需改期请使用“改期”。", s=_(interview.status_label)))
     _occupy(interview, start, now=now)
     interview.status = "scheduled"
     _reset_confirmations(interview)
@@ -570,12 +576,12 @@ def reschedule(actor: Any, interview_id: Any, start: datetime | None, reason: st
     interview = get(actor, interview_id, for_update=True)
     _require_organiser(actor, interview)
     if start is None:
-        raise DomainError("请选择新的约谈时间。", field="start")
+        raise DomainError(_("请选择新的约谈时间。"), field="start")
     if interview.status != "scheduled":
-        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能改期。")
+        raise DomainError(_("该约谈当前状态为“%(s)s”，不能改期。", s=_(interview.status_label)))
     before = {"start_at": interview.start_at.isoformat(), "end_at": interview.end_at.isoformat()}
     if start == interview.start_at:
-        raise DomainError("新时间与原时间相同。", field="start")
+        raise DomainError(_("新时间与原时间相同。"), field="start")
     _occupy(interview, start, now=now)
     interview.off_day, interview.off_day_note = None, ""  # the calendar's flag was about the old day
     _reset_confirmations(interview)
@@ -596,12 +602,12 @@ def cancel(actor: Any, interview_id: Any, reason: str) -> Interview:
     _require_organiser(actor, interview)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("请填写取消原因。", field="reason")
+        raise DomainError(_("请填写取消原因。"), field="reason")
     if interview.status not in ("draft", "scheduled"):
-        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能取消。")
+        raise DomainError(_("该约谈当前状态为“%(s)s”，不能取消。", s=_(interview.status_label)))
     before = {"status": interview.status}
     sched.release(interview.id)
-    _text(reason, "reason", "取消原因")
+    _text(reason, "reason", _("取消原因"))
     interview.status, interview.cancel_reason = "cancelled", reason
     bump_sequence(interview)
     audit.record(actor, "interview.cancel", "interview", interview.id, agencies=interview.agency_ids,
@@ -615,9 +621,9 @@ def mark_held(actor: Any, interview_id: Any, *, now: datetime | None = None) -> 
     interview = get(actor, interview_id, for_update=True)
     _require_organiser(actor, interview)
     if interview.status != "scheduled":
-        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能标记为已约谈。")
+        raise DomainError(_("该约谈当前状态为“%(s)s”，不能标记为已约谈。", s=_(interview.status_label)))
     if interview.start_at > (now or utcnow()):
-        raise DomainError("约谈开始后才能标记为已约谈。")
+        raise DomainError(_("约谈开始后才能标记为已约谈。"))
     interview.status = "held"
     audit.record(actor, "interview.held", "interview", interview.id, agencies=interview.agency_ids,
                  summary="约谈已举行", before={"status": "scheduled"}, after={"status": "held"})
@@ -630,19 +636,19 @@ def respond(actor: Any, interview_id: Any, decision: str, reason: str = "") -> I
     """A co-organising agency confirms or declines (with a reason)."""
     interview = get(actor, interview_id, for_update=True)
     if actor.role not in ("admin", "coordinator"):
-        raise Forbidden("只有本单位联络员可以确认或拒绝协办。")
+        raise Forbidden(_("只有本单位联络员可以确认或拒绝协办。"))
     row = next((a for a in interview.agencies if a.agency_id == actor.agency_id and a.role == "co"), None)
     if row is None:
-        raise Forbidden("您的单位不是本次约谈的协办单位。")
+        raise Forbidden(_("您的单位不是本次约谈的协办单位。"))
     if interview.status != "scheduled":
-        raise DomainError("约谈排期后才能确认或拒绝。")
+        raise DomainError(_("约谈排期后才能确认或拒绝。"))
     if decision not in ("confirmed", "declined"):
-        raise DomainError("请选择确认或拒绝。", field="decision")
+        raise DomainError(_("请选择确认或拒绝。"), field="decision")
     reason = (reason or "").strip()
     if decision == "declined" and not reason:
-        raise DomainError("拒绝时须填写原因。", field="reason")
+        raise DomainError(_("拒绝时须填写原因。"), field="reason")
     before = {"confirmation": row.confirmation, "reason": row.reason}
-    _text(reason, "reason", "原因")
+    _text(reason, "reason", _("原因"))
     row.confirmation, row.reason = decision, reason
     row.responded_at, row.responded_by_id = utcnow(), actor.id
     label = "确认参加" if decision == "confirmed" else f"拒绝参加（{reason}）"
@@ -661,7 +667,7 @@ def update(actor: Any, interview_id: Any, data: dict[str, Any], *, now: datetime
     interview = get(actor, interview_id, for_update=True)
     _require_organiser(actor, interview)
     if interview.status not in ("draft", "scheduled"):
-        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能修改。")
+        raise DomainError(_("该约谈当前状态为“%(s)s”，不能修改。", s=_(interview.status_label)))
     before = interview.snapshot()
     current_people = {"agency_ids": interview.agency_ids,
                       "participant_ids": [p.user_id for p in interview.participants]}
@@ -676,7 +682,7 @@ def update(actor: Any, interview_id: Any, data: dict[str, Any], *, now: datetime
     _apply_people(interview, lead, agencies, users)
     if interview.snapshot() == before and "attendees" not in data:
         db.session.rollback()
-        raise DomainError("没有需要保存的修改。")
+        raise DomainError(_("没有需要保存的修改。"))
     db.session.flush()
     if interview.status == "scheduled":
         _occupy(interview, interview.start_at, now=now)
@@ -696,18 +702,18 @@ def suggest(actor: Any, participant_ids: list[int], room_id: Any, duration_minut
     """Slots for people and a room (the search the pages and the API share)."""
     ids = _ids(participant_ids, "participant_ids")
     if not ids:
-        raise DomainError("请至少选择一名参加人员。", field="participant_ids")
+        raise DomainError(_("请至少选择一名参加人员。"), field="participant_ids")
     resources = []
     for uid in ids:
         user = db.session.get(User, uid)
         if user is None or not user.active:
-            raise DomainError(f"人员（编号 {uid}）不存在或已停用。", field="participant_ids")
+            raise DomainError(_("人员（编号 %(n)s）不存在或已停用。", n=uid), field="participant_ids")
         resources.append(sched.user_resource(uid))
     if room_id not in (None, "", 0, "0"):
         resources.append(sched.room_resource(sched.get_room(room_id).id))
     if party_id:
         resources.append(sched.party_resource(party_id))
-    duration = _int(duration_minutes, "duration_minutes", "约谈时长应为分钟数。")
+    duration = _int(duration_minutes, "duration_minutes", _("约谈时长应为分钟数。"))
     result = find_slots(resources, duration, window_start, window_end, limit, now=now,
                         exclude_interview_id=exclude_interview_id)
     labels = sched.resource_labels(resources)
@@ -721,19 +727,19 @@ def add_item(actor: Any, interview_id: Any, requirement: str, deadline: date | N
     interview = get(actor, interview_id, for_update=True)
     _require_organiser(actor, interview)
     if interview.status != "held":
-        raise DomainError("约谈举行后才能登记整改要求。")
+        raise DomainError(_("约谈举行后才能登记整改要求。"))
     requirement = (requirement or "").strip()
     if not requirement:
-        raise DomainError("请填写整改要求。", field="requirement")
+        raise DomainError(_("请填写整改要求。"), field="requirement")
     if deadline is None:
-        raise DomainError("请填写整改期限。", field="deadline")
+        raise DomainError(_("请填写整改期限。"), field="deadline")
     if deadline < (today or local_today()):
-        raise DomainError("整改期限不能早于今天。", field="deadline")
+        raise DomainError(_("整改期限不能早于今天。"), field="deadline")
     try:
         due = nth_working_day_after(deadline, 1)  # the visit: the first working day after the deadline
     except CalendarMissing as err:
         raise calendar_error(err, field="deadline") from err
-    _text(requirement, "requirement", "整改要求")
+    _text(requirement, "requirement", _("整改要求"))
     item = RectificationItem(interview_id=interview.id, requirement=requirement, deadline=deadline,
                              source=source if source in ("interview", "minutes") else "interview",
                              created_by_id=actor.id)
@@ -764,7 +770,7 @@ def get_follow_up(actor: Any, follow_up_id: Any) -> FollowUp:
     except (TypeError, ValueError):
         visit = None
     if not can_see_follow_up(actor, visit):
-        raise NotFound("回访任务不存在或您无权查看。")
+        raise NotFound(_("回访任务不存在或您无权查看。"))
     return visit
 
 
@@ -788,15 +794,15 @@ def apply_visit(actor: Any, visit: FollowUp, result: str, notes: str, *, now: da
     """Record a visit's result in the caller's transaction (checked, audited, announced; not committed):
     `record_visit` commits it alone, the register (coord.measures) with the 回访 entry it records."""
     if not (actor.is_office or (actor.agency_id == visit.agency_id and actor.role != "viewer")):
-        raise Forbidden("回访由牵头单位登记。")
+        raise Forbidden(_("回访由牵头单位登记。"))
     if visit.status == "done":
-        raise DomainError("该回访已登记结果。")
+        raise DomainError(_("该回访已登记结果。"))
     if result not in FOLLOW_UP_RESULTS:
-        raise DomainError("请选择回访结果：已整改或未整改。", field="result")
+        raise DomainError(_("请选择回访结果：已整改或未整改。"), field="result")
     notes = (notes or "").strip()
     if result == "not_rectified" and not notes:
-        raise DomainError("未整改时请填写情况说明。", field="notes")
-    _text(notes, "notes", "情况说明")
+        raise DomainError(_("未整改时请填写情况说明。"), field="notes")
+    _text(notes, "notes", _("情况说明"))
     visit.status, visit.result, visit.notes = "done", result, notes
     visit.visited_at, visit.visited_by_id = now or utcnow(), actor.id
     summary = f"回访：{FOLLOW_UP_RESULTS[result]}" + (f"（{notes[:80]}）" if notes else "")
@@ -832,14 +838,14 @@ def escalation_defaults(visit: FollowUp) -> dict[str, Any]:
 def _check_escalation(actor: Any, visit: FollowUp) -> None:
     if visit.interview_id is None:
         # A measure's observation period: the agency that applied it enforces the law itself.
-        raise DomainError("纠错观察期届满未纠正的，由实施柔性执法措施的单位依法处理，不需移交线索。")
+        raise DomainError(_("纠错观察期届满未纠正的，由实施柔性执法措施的单位依法处理，不需移交线索。"))
     if not is_organiser(actor, visit.interview):
-        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以升级处理。")
+        raise Forbidden(_("只有牵头单位的联络员或领导小组办公室可以升级处理。"))
     if visit.result != "not_rectified":
-        raise DomainError("只有回访结果为“未整改”的事项可以升级处理。")
+        raise DomainError(_("只有回访结果为“未整改”的事项可以升级处理。"))
     # Visits escalated before referrals existed (escalated, no lead) may still get their lead now.
     if visit.lead_id:
-        raise Conflict(f"该事项已升级处理，已生成线索 {visit.lead.number}，不能重复升级。",
+        raise Conflict(_("该事项已升级处理，已生成线索 %(n)s，不能重复升级。", n=visit.lead.number),
                        details={"lead_id": visit.lead_id})
 
 
@@ -867,7 +873,7 @@ def escalate(actor: Any, follow_up_id: Any, data: dict[str, Any] | None = None, 
     _check_escalation(actor, visit)
     data = {k: v for k, v in (data or {}).items() if v is not None}
     if data.get("to_agency_id") in (None, ""):
-        raise DomainError("请选择接收线索的行政执法部门。", field="to_agency_id")
+        raise DomainError(_("请选择接收线索的行政执法部门。"), field="to_agency_id")
     interview = visit.interview
     lead = referrals.new_lead(actor, interview.lead_agency_id, {**escalation_defaults(visit), **data}, uploads,
                               now=now)

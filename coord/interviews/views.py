@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coord.accounts.models import User
@@ -33,7 +35,7 @@ def _start_arg(value: str | None) -> datetime | None:
     try:
         return parse_iso(value) if value else None
     except ValueError:
-        raise DomainError("时间格式不正确。", field="start") from None
+        raise DomainError(_("时间格式不正确。"), field="start") from None
 
 
 def _ids(name: str, source=None) -> list[int]:
@@ -69,6 +71,8 @@ def cn_slot(value: datetime | None) -> str:
     if value is None:
         return ""
     local = to_local(value)
+    if str(get_locale()) == "en":
+        return f"{local:%Y-%m-%d} ({local:%a}) {local:%H:%M}"
     return f"{local:%Y-%m-%d}（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
 
 
@@ -162,7 +166,7 @@ def _form_context(values: dict, **extra) -> dict:
 @login_required
 def new():
     if current_user.role not in ("admin", "coordinator"):
-        raise DomainError("只有联络员或领导小组办公室可以发起约谈。")
+        raise DomainError(_("只有联络员或领导小组办公室可以发起约谈。"))
     if request.method == "GET":
         return render_template("interviews/new.html", **_form_context({"duration_minutes": 90}))
     form = request.form
@@ -173,7 +177,7 @@ def new():
         if form.get("action") == "schedule":
             data["start"] = _start_arg(form.get("start"))
             if data["start"] is None:
-                raise DomainError("请先从推荐时段中选择约谈时间，或保存为草稿。", field="start")
+                raise DomainError(_("请先从推荐时段中选择约谈时间，或保存为草稿。"), field="start")
         interview = services.create(current_user, data)
     except Conflict as err:
         db.session.rollback()
@@ -185,7 +189,7 @@ def new():
         return render_template("interviews/new.html", error=err.message, error_field=err.field,
                                **_form_context(values, errors=field_errors(err),
                                                stored_party=err.details.get("stored_party"))), 400
-    flash("约谈已创建并排期。" if interview.status == "scheduled" else "约谈草稿已保存。", "success")
+    flash(_("约谈已创建并排期。") if interview.status == "scheduled" else _("约谈草稿已保存。"), "success")
     return redirect(url_for("interviews.show", interview_id=interview.id), 303)
 
 
@@ -216,7 +220,7 @@ def suggest():
     ctx = {"interview": interview, "mode": args.get("mode", "pick"), "result": None, "labels": {}, "error": "",
            "notice": current_rules().notice_working_days}
     if not participant_ids:
-        ctx["error"] = "选择参加人员后，这里会推荐所有人员和会议室都空闲的时段。"
+        ctx["error"] = _("选择参加人员后，这里会推荐所有人员和会议室都空闲的时段。")
         return render_template("interviews/_slots.html", **ctx)
     try:
         result, labels = services.suggest(
@@ -299,7 +303,7 @@ def _act(interview_id: int, fn, success: str):
 @login_required
 def schedule(interview_id: int):
     return _act(interview_id, lambda: services.schedule(current_user, interview_id,
-                                                        _start_arg(request.form.get("start"))), "约谈已排期。")
+                                                        _start_arg(request.form.get("start"))), _("约谈已排期。"))
 
 
 @bp.post("/<int:interview_id>/reschedule")
@@ -307,20 +311,20 @@ def schedule(interview_id: int):
 def reschedule(interview_id: int):
     return _act(interview_id, lambda: services.reschedule(
         current_user, interview_id, _start_arg(request.form.get("start")), request.form.get("reason", "")),
-        "约谈已改期，各方需重新确认。")
+        _("约谈已改期，各方需重新确认。"))
 
 
 @bp.post("/<int:interview_id>/cancel")
 @login_required
 def cancel(interview_id: int):
     return _act(interview_id, lambda: services.cancel(current_user, interview_id, request.form.get("reason", "")),
-                "约谈已取消。")
+                _("约谈已取消。"))
 
 
 @bp.post("/<int:interview_id>/held")
 @login_required
 def held(interview_id: int):
-    return _act(interview_id, lambda: services.mark_held(current_user, interview_id), "已标记为已约谈。")
+    return _act(interview_id, lambda: services.mark_held(current_user, interview_id), _("已标记为已约谈。"))
 
 
 @bp.post("/<int:interview_id>/respond")
@@ -340,7 +344,7 @@ def respond(interview_id: int):
         my_row = next((a for a in interview.agencies if a.agency_id == current_user.agency_id and a.role == "co"),
                       None)
         return render_template("interviews/_board.html", i=interview, my_row=my_row, error=error)
-    return _act(interview_id, lambda: services.respond(current_user, interview_id, decision, reason), "已提交。")
+    return _act(interview_id, lambda: services.respond(current_user, interview_id, decision, reason), _("已提交。"))
 
 
 @bp.post("/<int:interview_id>/edit")
@@ -352,7 +356,7 @@ def edit(interview_id: int):
     if form.get("duration_minutes"):
         data["duration_minutes"] = form.get("duration_minutes")
     return _act(interview_id, lambda: services.update(current_user, interview_id, data),
-                "参加单位、人员和会议室已更新。")
+                _("参加单位、人员和会议室已更新。"))
 
 
 @bp.post("/<int:interview_id>/items")
@@ -360,7 +364,7 @@ def edit(interview_id: int):
 def add_item(interview_id: int):
     return _act(interview_id, lambda: services.add_item(
         current_user, interview_id, request.form.get("requirement", ""), _date_arg(request.form.get("deadline"))),
-        "整改要求已登记，并已生成回访任务。")
+        _("整改要求已登记，并已生成回访任务。"))
 
 
 # --- follow-up visits ----------------------------------------------------------------------------
@@ -390,7 +394,7 @@ def visit(follow_up_id: int):
         db.session.rollback()
         flash(err.message, "error")
     else:
-        flash("回访结果已登记。", "success")
+        flash(_("回访结果已登记。"), "success")
     return redirect(_safe_next(url_for("interviews.follow_up_list")), 303)
 
 
@@ -419,7 +423,8 @@ def escalate(follow_up_id: int):
             visit = services.get_follow_up(current_user, follow_up_id)
             error, status = err, err.status
         else:
-            flash(f"已升级处理：线索 {visit.lead.number} 已移交{visit.lead.to_agency.name}。", "success")
+            flash(_("已升级处理：线索 %(n)s 已移交%(agency)s。", n=visit.lead.number, agency=visit.lead.to_agency.name),
+                  "success")
             return redirect(url_for("referrals.show", lead_id=visit.lead_id), 303)
     return render_template("interviews/escalate.html", visit=visit, form=form, error=error,
                            errors=field_errors(error) if error else {},

@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from coord import events
@@ -272,9 +273,9 @@ def answer_by_link(token: str, answer: str, comment: str = "", *, now: datetime 
     link, interview, invitee = link_target(token)
     partstat = {"accept": "ACCEPTED", "decline": "DECLINED"}.get(answer)
     if partstat is None:
-        raise DomainError("请选择接受或拒绝。", field="answer")
+        raise DomainError(_("请选择接受或拒绝。"), field="answer")
     if interview.status != "scheduled":
-        raise DomainError(f"该约谈{interview.status_label}，无需再答复。")
+        raise DomainError(_("该约谈%(status)s，无需再答复。", status=_(interview.status_label)))
     reply = record_answer(interview, invitee, partstat, comment, interview.sequence, now or utcnow(), source="link",
                           now=now)
     db.session.commit()
@@ -286,10 +287,10 @@ def link_target(token: str) -> tuple[Any, Interview, Invitee]:
     link = calendar.find_link(token)
     interview = db.session.get(Interview, link.interview_id) if link is not None else None
     if interview is None:
-        raise NotFound("链接无效或已失效。")
+        raise NotFound(_("链接无效或已失效。"))
     invitee = invitees_of(interview).get(link.email)
     if invitee is None:
-        raise NotFound("您已不在该约谈的受邀名单中，链接已失效。")
+        raise NotFound(_("您已不在该约谈的受邀名单中，链接已失效。"))
     return link, interview, invitee
 
 
@@ -301,7 +302,7 @@ def get_counter(actor: Any, counter_id: Any) -> CounterProposal:
     except (TypeError, ValueError):
         counter = None
     if counter is None or not interviews.can_see(actor, counter.interview):
-        raise NotFound("改期建议不存在或您无权查看。")
+        raise NotFound(_("改期建议不存在或您无权查看。"))
     return counter
 
 
@@ -314,13 +315,13 @@ def decide_counter(actor: Any, counter_id: Any, decision: str, comment: str = ""
     counter = get_counter(actor, counter_id)
     interview = interviews.get(actor, counter.interview_id, for_update=True)
     if not interviews.is_organiser(actor, interview):
-        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以处理改期建议。")
+        raise Forbidden(_("只有牵头单位的联络员或领导小组办公室可以处理改期建议。"))
     if decision not in ("accepted", "declined"):
-        raise DomainError("请选择采纳或不采纳。", field="decision")
+        raise DomainError(_("请选择采纳或不采纳。"), field="decision")
     if counter.status != "open":
-        raise Conflict(f"该改期建议{counter.status_label}，不能再处理。")
+        raise Conflict(_("该改期建议%(status)s，不能再处理。", status=_(counter.status_label)))
     if interview.status != "scheduled":
-        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能处理改期建议。")
+        raise DomainError(_("该约谈当前状态为“%(s)s”，不能处理改期建议。", s=_(interview.status_label)))
     comment = (comment or "").strip()[:2000]
     counter.status, counter.decided_at, counter.decided_by_id = decision, now or utcnow(), actor.id
     counter.decision_comment = comment

@@ -3,6 +3,7 @@ counter-proposal, the office's quarantine; and template globals for the intervie
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coord.errors import Conflict, DomainError
@@ -80,8 +81,8 @@ def decide(interview_id: int, counter_id: int):
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("interviews.show", interview_id=interview_id), 303)
-    flash("已采纳改期建议，约谈已改期，新的日程邀请已发出。" if decision == "accepted"
-          else "已回复对方：不采纳该改期建议（DECLINECOUNTER）。", "success")
+    flash(_("已采纳改期建议，约谈已改期，新的日程邀请已发出。") if decision == "accepted"
+          else _("已回复对方：不采纳该改期建议（DECLINECOUNTER）。"), "success")
     return redirect(url_for("interviews.show", interview_id=interview_id), 303)
 
 

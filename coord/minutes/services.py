@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from coord import events
 from coord.accounts.models import User
@@ -129,10 +130,11 @@ def _text(value: Any, field: str, limit: int = MAX_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise DomainError(f"“{FIELD_LABELS.get(field, field)}”应为文字。", field=field)
+        raise DomainError(_("“%(field)s”应为文字。", field=_(FIELD_LABELS.get(field, field))), field=field)
     value = value.replace("\r\n", "\n").strip()
     if len(value) > limit:
-        raise DomainError(f"“{FIELD_LABELS.get(field, field)}”过长（最多 {limit} 字）。", field=field)
+        raise DomainError(_("“%(field)s”过长（最多 %(n)s 字）。", field=_(FIELD_LABELS.get(field, field)), n=limit),
+                          field=field)
     return value
 
 
@@ -145,7 +147,7 @@ def _instant(value: Any, field: str) -> str | None:
         try:
             parsed = parse_iso(str(value))
         except ValueError:
-            raise DomainError(f"“{FIELD_LABELS[field]}”的时间格式不正确（例如 2026-03-05T09:30）。",
+            raise DomainError(_("“%(field)s”的时间格式不正确（例如 2026-03-05T09:30）。", field=_(FIELD_LABELS[field])),
                               field=field) from None
     return isoformat_local(parsed)
 
@@ -154,9 +156,9 @@ def _rows(value: Any, field: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise DomainError(f"“{FIELD_LABELS[field]}”应为列表。", field=field)
+        raise DomainError(_("“%(field)s”应为列表。", field=_(FIELD_LABELS[field])), field=field)
     if len(value) > MAX_ROWS:
-        raise DomainError(f"“{FIELD_LABELS[field]}”最多 {MAX_ROWS} 条。", field=field)
+        raise DomainError(_("“%(field)s”最多 %(n)s 条。", field=_(FIELD_LABELS[field]), n=MAX_ROWS), field=field)
     return value
 
 
@@ -167,11 +169,11 @@ def _deadline(value: Any, index: int) -> str | None:
         return value.isoformat()
     text = str(value).strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise DomainError(f"第 {index} 条整改要求的期限格式不正确，应为 YYYY-MM-DD。", field="rectifications")
+        raise DomainError(_("第 %(n)s 条整改要求的期限格式不正确，应为 YYYY-MM-DD。", n=index), field="rectifications")
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise DomainError(f"第 {index} 条整改要求的期限不是有效日期。", field="rectifications") from None
+        raise DomainError(_("第 %(n)s 条整改要求的期限不是有效日期。", n=index), field="rectifications") from None
 
 
 def _user_ids(value: Any, field: str) -> list[int]:
@@ -180,7 +182,7 @@ def _user_ids(value: Any, field: str) -> list[int]:
         try:
             uid = int32(raw)
         except (TypeError, ValueError):
-            raise DomainError(f"“{FIELD_LABELS[field]}”中的人员编号无效。", field=field) from None
+            raise DomainError(_("“%(field)s”中的人员编号无效。", field=_(FIELD_LABELS[field])), field=field) from None
         if uid not in ids:
             ids.append(uid)
     return ids
@@ -207,7 +209,7 @@ def clean(interview: Interview, data: dict[str, Any]) -> dict[str, Any]:
         "undertaking": _bool(data.get("undertaking")),
     }
     if out["started_at"] and out["ended_at"] and parse_iso(out["ended_at"]) <= parse_iso(out["started_at"]):
-        raise DomainError("结束时间应晚于开始时间。", field="ended_at")
+        raise DomainError(_("结束时间应晚于开始时间。"), field="ended_at")
     refused = _text(data.get("refused_to_sign"), "refused_to_sign", 2000)
     out["refused_to_sign"] = refused or None
     officials = [_official(interview, uid, "interviewer_ids")
@@ -222,14 +224,14 @@ def clean(interview: Interview, data: dict[str, Any]) -> dict[str, Any]:
         try:
             out["recorder_id"] = _official(interview, int(recorder), "recorder_id").id
         except (TypeError, ValueError):
-            raise DomainError("记录人编号无效。", field="recorder_id") from None
+            raise DomainError(_("记录人编号无效。"), field="recorder_id") from None
     out["attendees"] = []
     for row in _rows(data.get("attendees"), "attendees"):
         row = row if isinstance(row, dict) else {}
         name, post = _text(row.get("name"), "attendees", 60), _text(row.get("post"), "attendees", 60)
         if name or post:
             if not name:
-                raise DomainError("到场人员须填写姓名。", field="attendees")
+                raise DomainError(_("到场人员须填写姓名。"), field="attendees")
             out["attendees"].append({"name": name, "post": post})
     out["turns"] = []
     for row in _rows(data.get("turns"), "turns"):
@@ -366,7 +368,7 @@ def _base_revision(value: Any) -> int:
     try:
         return int32(value)
     except (TypeError, ValueError):
-        raise DomainError("缺少或无效的版本号（revision）：请提交您所编辑的版本号，首次保存为 0。",
+        raise DomainError(_("缺少或无效的版本号（revision）：请提交您所编辑的版本号，首次保存为 0。"),
                           field="revision") from None
 
 
@@ -375,9 +377,10 @@ def _base_revision(value: Any) -> int:
 def _locked(actor: Any, interview_id: Any) -> tuple[Interview, Minutes | None]:
     interview = interviews.get(actor, interview_id, for_update=True)
     if not may_edit(actor, interview):
-        raise Forbidden("只有参加本次约谈的执法人员或牵头单位联络员可以填写笔录。")
+        raise Forbidden(_("只有参加本次约谈的执法人员或牵头单位联络员可以填写笔录。"))
     if interview.status not in ("scheduled", "held"):
-        raise DomainError(f"该约谈当前状态为“{interview.status_label}”，不能填写笔录（约谈排期后才能记录）。")
+        raise DomainError(_("该约谈当前状态为“%(s)s”，不能填写笔录（约谈排期后才能记录）。",
+                            s=_(interview.status_label)))
     return interview, minutes_of(interview)
 
 
@@ -395,7 +398,7 @@ def _add_revision(interview: Interview, minutes: Minutes | None, actor: Any, con
         .values(revision=number, updated_at=utcnow()).execution_options(synchronize_session=False))
     if bumped.rowcount != 1:
         db.session.rollback()
-        raise Conflict("笔录刚被他人保存，本次保存未执行。请载入最新版本后再修改。", field="revision")
+        raise Conflict(_("笔录刚被他人保存，本次保存未执行。请载入最新版本后再修改。"), field="revision")
     revision = MinutesRevision(minutes_id=minutes.id, number=number, kind=kind, content=content, reason=reason,
                                author_id=actor.id)
     if pdfs is not None:
@@ -413,7 +416,7 @@ def save(actor: Any, interview_id: Any, data: dict[str, Any], revision: Any) -> 
     base = _base_revision(revision)
     interview, minutes = _locked(actor, interview_id)
     if minutes is not None and minutes.is_final:
-        raise DomainError("笔录已定稿，不能再修改。如需更正，请使用“更正”并填写更正原因。", field="revision")
+        raise DomainError(_("笔录已定稿，不能再修改。如需更正，请使用“更正”并填写更正原因。"), field="revision")
     if base != revision_count(minutes):
         raise _stale(interview, minutes, base, _editable(data))
     content = clean(interview, {**current_content(interview, minutes), **_editable(data)})
@@ -447,19 +450,20 @@ def finalize(actor: Any, interview_id: Any, revision: Any = None, *, now: dateti
     """Lock the minutes: issue the official PDFs and create the rectification items and visits."""
     interview, minutes = _locked(actor, interview_id)
     if minutes is None or minutes.latest is None:
-        raise DomainError("笔录尚未保存，不能定稿。")
+        raise DomainError(_("笔录尚未保存，不能定稿。"))
     if minutes.is_final:
-        raise DomainError("笔录已定稿，不能重复定稿。")
+        raise DomainError(_("笔录已定稿，不能重复定稿。"))
     if revision is not None and _base_revision(revision) != minutes.revision:
         raise _stale(interview, minutes, _base_revision(revision), {})
     content = current_content(interview, minutes)
     missing = missing_for_final(content)
     if missing:
-        raise DomainError("定稿前请补全：" + "；".join(missing) + "。", field="finalize", details={"missing": missing})
+        raise DomainError(_("定稿前请补全：%(what)s。", what=_("；").join(_(m) for m in missing)), field="finalize",
+                          details={"missing": missing})
     _check_certificates(content)
     when = now or utcnow()
     if interview.start_at and interview.start_at > when:
-        raise DomainError("约谈开始后才能定稿。")
+        raise DomainError(_("约谈开始后才能定稿。"))
     was_scheduled = interview.status == "scheduled"
     number = minutes.revision + 1
     pdfs = _issue_pdfs(interview, content, number, None, actor)
@@ -487,21 +491,22 @@ def correct(actor: Any, interview_id: Any, data: dict[str, Any], revision: Any, 
     base = _base_revision(revision)
     interview, minutes = _locked(actor, interview_id)
     if minutes is None or not minutes.is_final:
-        raise DomainError("只有已定稿的笔录需要更正；草稿请直接修改。")
+        raise DomainError(_("只有已定稿的笔录需要更正；草稿请直接修改。"))
     if not interviews.is_organiser(actor, interview):
-        raise Forbidden("更正已定稿的笔录须由牵头单位联络员或领导小组办公室办理。")
+        raise Forbidden(_("更正已定稿的笔录须由牵头单位联络员或领导小组办公室办理。"))
     reason = _text(reason, "reason", 2000)
     if not reason:
-        raise DomainError("请填写更正原因。", field="reason")
+        raise DomainError(_("请填写更正原因。"), field="reason")
     if base != minutes.revision:
         raise _stale(interview, minutes, base, _editable(data))
     before = current_content(interview, minutes)
     content = clean(interview, {**before, **_editable(data)})
     if content == before:
-        raise DomainError("更正内容与现行版本相同，没有需要更正的地方。")
+        raise DomainError(_("更正内容与现行版本相同，没有需要更正的地方。"))
     missing = missing_for_final(content)
     if missing:
-        raise DomainError("更正后的笔录仍须完整：" + "；".join(missing) + "。", field="correct",
+        raise DomainError(_("更正后的笔录仍须完整：%(what)s。", what=_("；").join(_(m) for m in missing)),
+                          field="correct",
                           details={"missing": missing})
     _check_certificates(content)
     number = minutes.revision + 1
@@ -544,7 +549,8 @@ def _items_for(interview: Interview, content: dict[str, Any]) -> list[tuple[Rect
         item = existing[index] if index < len(existing) else None
         if item is not None and (item.requirement, item.deadline) != (row["requirement"], deadline):
             if any(v.status == "done" for v in item.follow_ups):
-                raise DomainError(f"第 {index + 1} 条整改要求已回访，不能再更正其内容或期限。", field="rectifications")
+                raise DomainError(_("第 %(n)s 条整改要求已回访，不能再更正其内容或期限。", n=index + 1),
+                                  field="rectifications")
         plan.append((item, row, due))
     return plan
 
@@ -662,7 +668,7 @@ def minutes_pdf(actor: Any, interview_id: Any, number: Any = None, *, archive: b
     PDF kept when they were issued; a draft is rendered now, marked 草稿."""
     interview, minutes = get(actor, interview_id)
     if minutes is None or minutes.latest is None:
-        raise NotFound("该约谈尚未填写笔录。")
+        raise NotFound(_("该约谈尚未填写笔录。"))
     if number in (None, ""):
         rev = minutes.issued[-1] if minutes.is_final else minutes.latest
     else:
@@ -672,7 +678,7 @@ def minutes_pdf(actor: Any, interview_id: Any, number: Any = None, *, archive: b
             wanted = -1
         rev = next((r for r in minutes.revisions if r.number == wanted), None)
         if rev is None:
-            raise NotFound(f"笔录没有第 {number} 版。")
+            raise NotFound(_("笔录没有第 %(n)s 版。", n=number))
     suffix = "（存档PDF-A）" if archive else ""
     name = f"约谈笔录-{interview.id}-第{rev.number}版{'（草稿）' if rev.kind == 'draft' else ''}{suffix}.pdf"
     if rev.kind in ("final", "correction"):
@@ -740,7 +746,7 @@ def notice_document(interview: Interview, actor: Any = None) -> tuple[str, bytes
     """The interview notice (the organiser's copy and the party's are the same document). Its 文号 is
     given the first time it is produced, and kept."""
     if interview.status not in ("scheduled", "held") or interview.start_at is None:
-        raise DomainError("约谈排期后才能生成约谈通知书。")
+        raise DomainError(_("约谈排期后才能生成约谈通知书。"))
     notice_contact(interview)  # refuse before a number is given
     number = numbering.number_for(interview.lead_agency, "notice", "interview", interview.id,
                                   to_local(interview.created_at).year, actor=actor)
@@ -760,13 +766,13 @@ def undertaking_context(interview: Interview, minutes: Minutes | None, *, actor:
     """The undertaking's template context from the current minutes (the party signs this document).
     Its 文号 is given in the caller's transaction on first issue and kept afterwards."""
     if minutes is None or minutes.latest is None:
-        raise NotFound("该约谈尚未填写笔录。")
+        raise NotFound(_("该约谈尚未填写笔录。"))
     content = current_content(interview, minutes)
     if not content.get("undertaking"):
-        raise DomainError("本次约谈的笔录未记录签署保证承诺书。")
+        raise DomainError(_("本次约谈的笔录未记录签署保证承诺书。"))
     items = [r for r in content.get("rectifications") or [] if r.get("requirement") and r.get("deadline")]
     if not items:
-        raise DomainError("保证承诺书需要至少一条填写了期限的整改要求。")
+        raise DomainError(_("保证承诺书需要至少一条填写了期限的整改要求。"))
     started = parse_iso(content["started_at"]) if content.get("started_at") else interview.start_at
     number = numbering.number_for(interview.lead_agency, "undertaking", "interview", interview.id,
                                   _document_year(interview, content), actor=actor)
@@ -793,13 +799,13 @@ def mail_minutes(actor: Any, interview_id: Any) -> tuple[int, list[str]]:
 
     interview, minutes = _locked(actor, interview_id)
     if minutes is None or not minutes.is_final:
-        raise DomainError("笔录定稿后才能发送。")
+        raise DomainError(_("笔录定稿后才能发送。"))
     rev = minutes.issued[-1]
     people = interviews.participants_of(interview)
     to = [f"{p.name} <{p.email}>" for p in people if p.email]
     skipped = [p.name for p in people if not p.email]
     if not to:
-        raise DomainError("参加人员都没有登记邮箱，无法发送。")
+        raise DomainError(_("参加人员都没有登记邮箱，无法发送。"))
     key = f"minutes-{interview.id}-r{rev.number}"
     sent = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.key == key)).scalar_one_or_none()
     if sent is not None:
@@ -811,7 +817,7 @@ def mail_minutes(actor: Any, interview_id: Any) -> tuple[int, list[str]]:
     message = queue_mail(to, f"约谈笔录：{interview.title}", text, attachments=[(name, "application/pdf", rev.pdf)],
                          key=key, about=("interview", interview.id))
     if message is None:
-        raise DomainError("参加人员的邮箱地址均无效，无法发送。")
+        raise DomainError(_("参加人员的邮箱地址均无效，无法发送。"))
     audit.record(actor, "minutes.mail", "interview", interview.id, agencies=interview.agency_ids,
                  summary=f"发送约谈笔录（第 {rev.number} 版）给 {len(message.to_addrs)} 人",
                  after={"revision": rev.number, "to": list(message.to_addrs)})

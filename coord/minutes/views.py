@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coord.accounts.models import User
@@ -94,7 +95,7 @@ def save(interview_id: int):
     if htmx:
         return render_template("minutes/_status.html", error=None, minutes=minutes, written=written,
                                revision=minutes.revision)
-    flash(f"笔录已保存（第 {minutes.revision} 版）。" if written else "没有需要保存的修改。", "success")
+    flash(_("笔录已保存（第 %(n)s 版）。", n=minutes.revision) if written else _("没有需要保存的修改。"), "success")
     return redirect(url_for("minutes.edit", interview_id=interview_id))
 
 
@@ -105,7 +106,7 @@ def finalize(interview_id: int):
         minutes = services.finalize(current_user, interview_id, request.form.get("revision"))
     except DomainError as err:
         return _page(interview_id, error=err, status=err.status)
-    flash(f"笔录已定稿（第 {minutes.revision} 版），正式 PDF 已生成，整改要求已转为回访任务。", "success")
+    flash(_("笔录已定稿（第 %(n)s 版），正式 PDF 已生成，整改要求已转为回访任务。", n=minutes.revision), "success")
     return redirect(url_for("minutes.edit", interview_id=interview_id))
 
 
@@ -120,7 +121,7 @@ def correct(interview_id: int):
                                    request.form.get("reason", ""))
     except DomainError as err:
         return _page(interview_id, content=content, error=err, correcting=True, status=err.status)
-    flash(f"更正已保存为第 {minutes.revision} 版；此前各版 PDF 仍可在修订记录中下载。", "success")
+    flash(_("更正已保存为第 %(n)s 版；此前各版 PDF 仍可在修订记录中下载。", n=minutes.revision), "success")
     return redirect(url_for("minutes.edit", interview_id=interview_id))
 
 
@@ -148,8 +149,8 @@ def mail(interview_id: int):
         count, skipped = services.mail_minutes(current_user, interview_id)
     except DomainError as err:
         return _page(interview_id, error=err, status=err.status)
-    note = f"；{'、'.join(skipped)} 未登记邮箱，未发送" if skipped else ""
-    flash(f"约谈笔录 PDF 已排入发送队列，收件人 {count} 人{note}。", "success")
+    note = _("；%(names)s 未登记邮箱，未发送", names=_("、").join(skipped)) if skipped else ""
+    flash(_("约谈笔录 PDF 已排入发送队列，收件人 %(n)s 人%(note)s。", n=count, note=note), "success")
     return redirect(url_for("minutes.edit", interview_id=interview_id))
 
 

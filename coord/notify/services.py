@@ -17,6 +17,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -357,7 +358,7 @@ def _addressed_to(row: OutboxMessage, actor) -> bool:
 def caught_message(actor, message_id: int) -> OutboxMessage:
     row = db.session.get(OutboxMessage, message_id) if 0 < message_id < 2**31 else None
     if row is None or not (actor.is_office or _addressed_to(row, actor)):
-        raise NotFound("邮件不存在或您无权查看。")
+        raise NotFound(_("邮件不存在或您无权查看。"))
     return row
 
 
@@ -382,9 +383,9 @@ def retry(actor, message_id: int) -> OutboxMessage:
     require_office(actor)
     row = db.session.get(OutboxMessage, message_id)
     if row is None:
-        raise NotFound("邮件不存在。")
+        raise NotFound(_("邮件不存在。"))
     if row.status != "failed":
-        raise DomainError(f"只有发送失败的邮件可以重新发送（当前状态：{row.status_label}）。")
+        raise DomainError(_("只有发送失败的邮件可以重新发送（当前状态：%(s)s）。", s=_(row.status_label)))
     before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
     row.status = "queued"
     row.attempts = 0

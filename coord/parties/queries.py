@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext as _
 
 from coord.errors import NotFound
 from coord.extensions import db
@@ -66,7 +67,7 @@ def get(actor: Any, party_id: Any) -> Party:
         stmt = stmt.where(_visible_to(actor.agency_id))
     party = db.session.execute(stmt).scalar_one_or_none() if 0 < pid < 2**31 else None
     if party is None:
-        raise NotFound("当事人不存在或您无权查看。")
+        raise NotFound(_("当事人不存在或您无权查看。"))
     return party
 
 
@@ -95,7 +96,8 @@ def _day(value: date) -> datetime:
 
 def _list_item_event(item: Any, at: datetime, where: str) -> Event:
     version = item.version
-    return Event(at, "list_item", f"涉及{version.agency.name}{version.kind_label}事项：{item.matter}（{where}）",
+    return Event(at, "list_item", _("涉及%(agency)s%(kind)s事项：%(matter)s（%(where)s）", agency=version.agency.name,
+                                    kind=_(version.kind_label), matter=item.matter, where=where),
                  url_for("lists.version", version_id=version.id), version.agency.name)
 
 
@@ -120,34 +122,38 @@ def _interviews(actor: Any, party: Party, visits_with_entry: set[int]) -> list[E
     out: list[Event] = []
     for i in rows:
         at = i.start_at or i.created_at
-        out.append(Event(at, "interview", f"{i.measure_label}：{i.title}（{i.status_label}）",
+        title = _("%(measure)s：%(title)s（%(status)s）", measure=_(i.measure_label), title=i.title,
+                  status=_(i.status_label))
+        out.append(Event(at, "interview", title,
                          url_for("interviews.show", interview_id=i.id), i.lead_agency.name))
         if i.list_item is not None:
-            out.append(_list_item_event(i.list_item, at, f"约谈“{i.title}”"))
+            out.append(_list_item_event(i.list_item, at, _("约谈“%(title)s”", title=i.title)))
     ids = [i.id for i in rows]
     by_id = {i.id: i for i in rows}
     for visit in db.session.execute(sa.select(FollowUp).where(FollowUp.interview_id.in_(ids))).scalars():
         if visit.id in visits_with_entry:
             continue  # its register entry (回访) is on the timeline already
         out.append(_visit_event(visit, url_for("interviews.show", interview_id=visit.interview_id),
-                                f"约谈“{by_id[visit.interview_id].title}”整改：{visit.item.requirement}"))
+                                _("约谈“%(title)s”整改：%(requirement)s", title=by_id[visit.interview_id].title,
+                                  requirement=visit.item.requirement)))
     for minutes in db.session.execute(sa.select(Minutes).where(Minutes.interview_id.in_(ids),
                                                                Minutes.status == "final")).scalars():
         issued = minutes.issued
         if issued and issued[-1].content.get("undertaking"):
             interview = by_id[minutes.interview_id]
             out.append(Event(minutes.finalized_at or issued[-1].created_at, "undertaking",
-                             f"签署保证承诺书（约谈“{interview.title}”）",
+                             _("签署保证承诺书（约谈“%(title)s”）", title=interview.title),
                              url_for("minutes.undertaking_pdf", interview_id=interview.id), interview.lead_agency.name))
     return out
 
 
 def _visit_event(visit: FollowUp, url: str, about: str) -> Event:
     if visit.status == "done":
-        title = f"回访：{FOLLOW_UP_RESULTS.get(visit.result or '', '')}（{about}）"
+        result = FOLLOW_UP_RESULTS.get(visit.result or "", "")
+        title = _("回访：%(result)s（%(about)s）", result=_(result) if result else "", about=about)
         at = visit.visited_at
     else:
-        title = f"待回访，应于 {visit.due.isoformat()} 回访（{about}）"
+        title = _("待回访，应于 %(day)s 回访（%(about)s）", day=visit.due.isoformat(), about=about)
         at = _day(visit.due)
     return Event(at, "follow_up", title, url, visit.agency.name)
 
@@ -160,16 +166,18 @@ def _measures(actor: Any, party: Party, visits_with_entry: set[int]) -> list[Eve
     for m in db.session.execute(stmt).unique().scalars():
         url = url_for("measures.show", measure_id=m.id)
         at = _day(m.measure_on)
-        out.append(Event(at, "measure", f"{m.kind_title}：{m.matter}（{m.number}）", url, m.agency.name))
+        out.append(Event(at, "measure", _("%(kind)s：%(matter)s（%(number)s）", kind=_(m.kind_title), matter=m.matter,
+                                           number=m.number), url, m.agency.name))
         if m.follow_up_id:
             visits_with_entry.add(m.follow_up_id)
         if m.undertaking:
-            out.append(Event(at, "undertaking", f"当事人承诺：{m.undertaking[:60]}", url, m.agency.name))
+            out.append(Event(at, "undertaking", _("当事人承诺：%(text)s", text=m.undertaking[:60]), url, m.agency.name))
         if m.list_item is not None:
             out.append(_list_item_event(m.list_item, at, m.number or ""))
         visit = m.observation_visit
         if visit is not None and visit.status != "done":
-            out.append(_visit_event(visit, url, f"{m.number} 纠错观察期：{m.observation_requirement}"))
+            out.append(_visit_event(visit, url, _("%(number)s 纠错观察期：%(requirement)s", number=m.number,
+                                                    requirement=m.observation_requirement)))
     return out
 
 
@@ -180,13 +188,17 @@ def _leads(actor: Any, party: Party) -> list[Event]:
     out: list[Event] = []
     for lead in db.session.execute(stmt).unique().scalars():
         url = url_for("referrals.show", lead_id=lead.id)
-        route = f"{lead.from_agency.name}移交{lead.to_agency.name}，{lead.state_label}"
-        out.append(Event(lead.referred_at, "lead", f"线索 {lead.number}：{lead.matter}（{route}）", url,
+        route = _("%(a)s移交%(b)s，%(state)s", a=lead.from_agency.name, b=lead.to_agency.name,
+                  state=_(lead.state_label))
+        title = _("线索 %(n)s：%(matter)s（%(route)s）", n=lead.number, matter=lead.matter, route=route)
+        out.append(Event(lead.referred_at, "lead", title, url,
                          lead.to_agency.name))
         if lead.replied_at:
             outcome = OUTCOMES.get(lead.outcome or "", "")
-            out.append(Event(lead.replied_at, "lead_reply", f"线索 {lead.number} 回复：{outcome}", url,
+            outcome = _(outcome) if outcome else ""
+            reply = _("线索 %(n)s 回复：%(outcome)s", n=lead.number, outcome=outcome)
+            out.append(Event(lead.replied_at, "lead_reply", reply, url,
                              lead.to_agency.name))
         if lead.list_item is not None:
-            out.append(_list_item_event(lead.list_item, lead.referred_at, f"线索 {lead.number}"))
+            out.append(_list_item_event(lead.list_item, lead.referred_at, _("线索 %(n)s", n=lead.number)))
     return out

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from coord.accounts.models import User
@@ -50,7 +51,7 @@ def get_room(room_id: Any, *, field: str = "room_id") -> Room:
     except (TypeError, ValueError):
         room = None
     if room is None or not room.active:
-        raise DomainError("会议室不存在或已停用，请重新选择。", field=field)
+        raise DomainError(_("会议室不存在或已停用，请重新选择。"), field=field)
     return room
 
 
@@ -62,31 +63,31 @@ def save_room(actor: Any, data: dict[str, Any], room_id: int | None = None) -> R
     require_office(actor)
     name = str(data.get("name") or "").strip()
     if not name or len(name) > 120:
-        raise DomainError("请填写会议室名称（不超过 120 个字符）。", field="name")
+        raise DomainError(_("请填写会议室名称（不超过 120 个字符）。"), field="name")
     try:
         capacity = int(data.get("capacity") or 0)
     except (TypeError, ValueError):
         capacity = 0
     if not 1 <= capacity <= 500:
-        raise DomainError("容纳人数应在 1–500 之间。", field="capacity")
+        raise DomainError(_("容纳人数应在 1–500 之间。"), field="capacity")
     email = str(data.get("email") or "").strip()
     if email and ("@" not in email or " " in email):
-        raise DomainError("会议室邮箱格式不正确。", field="email")
+        raise DomainError(_("会议室邮箱格式不正确。"), field="email")
     agency_id = data.get("agency_id") or None
     if agency_id is not None and db.session.get(Agency, int(agency_id)) is None:
-        raise DomainError("管理单位不存在。", field="agency_id")
+        raise DomainError(_("管理单位不存在。"), field="agency_id")
     clash = db.session.execute(sa.select(Room.id).where(Room.name == name)).scalar_one_or_none()
     if clash is not None and clash != room_id:
-        raise DomainError("已有同名会议室。", field="name")
+        raise DomainError(_("已有同名会议室。"), field="name")
     location = str(data.get("location") or "").strip()
     if len(location) > 200:  # refused, never cut
-        raise DomainError(too_long("位置", 200, len(location)), field="location")
+        raise DomainError(too_long(_("位置"), 200, len(location)), field="location")
     if len(email) > 254:
-        raise DomainError(too_long("会议室邮箱", 254, len(email)), field="email")
+        raise DomainError(too_long(_("会议室邮箱"), 254, len(email)), field="email")
     write_lock(db.session)
     room = db.session.get(Room, room_id) if room_id else Room()
     if room is None:
-        raise NotFound("会议室不存在。")
+        raise NotFound(_("会议室不存在。"))
     before = room.snapshot() if room_id else None
     room.name, room.location, room.capacity, room.email = name, location, capacity, email
     room.agency_id = int(agency_id) if agency_id else None
@@ -110,7 +111,7 @@ def resource_labels(resources: Sequence[str]) -> dict[str, str]:
 
     ids: dict[str, list[int]] = {"user": [], "room": [], "party": []}
     for r in resources:
-        kind, _, num = r.partition(":")
+        kind, _sep, num = r.partition(":")
         ids.setdefault(kind, []).append(int(num))
     labels: dict[str, str] = {}
     if ids["user"]:
@@ -118,10 +119,10 @@ def resource_labels(resources: Sequence[str]) -> dict[str, str]:
             labels[user_resource(u.id)] = f"{u.display_name}（{u.agency.name}）"
     if ids["room"]:
         for room in db.session.execute(sa.select(Room).where(Room.id.in_(ids["room"]))).scalars():
-            labels[room_resource(room.id)] = f"会议室：{room.name}"
+            labels[room_resource(room.id)] = _("会议室：%(name)s", name=room.name)
     if ids["party"]:
         for p in db.session.execute(sa.select(Party).where(Party.id.in_(ids["party"]))).scalars():
-            labels[party_resource(p.id)] = f"当事人：{p.name}"
+            labels[party_resource(p.id)] = _("当事人：%(name)s", name=p.name)
     return {r: labels.get(r, r) for r in resources}
 
 
@@ -138,9 +139,10 @@ class Clash:
     reason: str = ""
 
     def describe(self) -> str:
-        what = f"忙碌（{self.reason}）" if self.kind == "busy" and self.reason else (
-            "忙碌" if self.kind == "busy" else "已有其他约谈安排")
-        return f"{self.label} 在 {fmt_local(self.start)}–{fmt_local(self.end, '%H:%M')} {what}"
+        what = _("忙碌（%(why)s）", why=self.reason) if self.kind == "busy" and self.reason else (
+            _("忙碌") if self.kind == "busy" else _("已有其他约谈安排"))
+        return _("%(who)s 在 %(start)s–%(end)s %(what)s", who=self.label, start=fmt_local(self.start),
+                 end=fmt_local(self.end, "%H:%M"), what=what)
 
     def as_dict(self) -> dict:
         from coord.timeutil import isoformat_local
@@ -220,7 +222,7 @@ def get_user_for_busy(actor: Any, user_id: Any) -> User:
     except (TypeError, ValueError):
         user = None
     if user is None or not may_see(actor, user.agency_id) or not _may_manage_busy(actor, user):
-        raise NotFound("人员不存在或您无权为其登记忙碌时间。")
+        raise NotFound(_("人员不存在或您无权为其登记忙碌时间。"))
     return user
 
 
@@ -228,16 +230,16 @@ def add_busy(actor: Any, user_id: Any, start: datetime | None, end: datetime | N
     require_writer(actor)
     user = get_user_for_busy(actor, user_id)
     if start is None or end is None:
-        raise DomainError("请填写开始和结束时间。", field="start")
+        raise DomainError(_("请填写开始和结束时间。"), field="start")
     if end <= start:
-        raise DomainError("结束时间须晚于开始时间。", field="end")
+        raise DomainError(_("结束时间须晚于开始时间。"), field="end")
     if end - start > timedelta(days=MAX_BUSY_DAYS):
-        raise DomainError(f"单条忙碌时间不能超过 {MAX_BUSY_DAYS} 天，请分段登记。", field="end")
+        raise DomainError(_("单条忙碌时间不能超过 %(n)s 天，请分段登记。", n=MAX_BUSY_DAYS), field="end")
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("请填写事由（如：休假、培训、其他会议）。", field="reason")
+        raise DomainError(_("请填写事由（如：休假、培训、其他会议）。"), field="reason")
     if len(reason) > 200:
-        raise DomainError("事由不能超过 200 个字符。", field="reason")
+        raise DomainError(_("事由不能超过 200 个字符。"), field="reason")
     write_lock(db.session)
     block = BusyBlock(user_id=user.id, start_at=start, end_at=end, reason=reason, source="manual")
     db.session.add(block)
@@ -255,11 +257,11 @@ def cancel_busy(actor: Any, block_id: Any) -> BusyBlock:
     except (TypeError, ValueError):
         block = None
     if block is None:
-        raise NotFound("忙碌时间不存在。")
+        raise NotFound(_("忙碌时间不存在。"))
     require_writer(actor)
     user = get_user_for_busy(actor, block.user_id)
     if not block.active:
-        raise DomainError("该忙碌时间已撤销。")
+        raise DomainError(_("该忙碌时间已撤销。"))
     write_lock(db.session)
     before = block.snapshot()
     block.active = False

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.errors import DomainError
@@ -246,16 +247,16 @@ def sweep(
 
 def _check_window(duration_minutes: int, window_start: datetime, window_end: datetime, rules: Rules) -> None:
     if duration_minutes <= 0:
-        raise DomainError("约谈时长须为正数（分钟）。", field="duration_minutes")
+        raise DomainError(_("约谈时长须为正数（分钟）。"), field="duration_minutes")
     if duration_minutes > rules.longest_session_minutes:
         raise DomainError(
-            f"约谈时长 {duration_minutes} 分钟超过了单个工作时段（{rules.describe_hours()}）。",
+            _("约谈时长 %(n)s 分钟超过了单个工作时段（%(hours)s）。", n=duration_minutes, hours=rules.describe_hours()),
             field="duration_minutes",
         )
     if window_end <= window_start:
-        raise DomainError("查询窗口的结束时间须晚于开始时间。", field="window_end")
+        raise DomainError(_("查询窗口的结束时间须晚于开始时间。"), field="window_end")
     if window_end - window_start > timedelta(days=MAX_WINDOW_DAYS):
-        raise DomainError("查询窗口不能超过一年。", field="window_end")
+        raise DomainError(_("查询窗口不能超过一年。"), field="window_end")
 
 
 def find_slots(
@@ -351,29 +352,30 @@ def check_slot(start: datetime, end: datetime, *, now: datetime | None = None, r
     rules = rules or current_rules()
     now = now or utcnow()
     if end <= start:
-        raise DomainError("结束时间须晚于开始时间。", field="start")
+        raise DomainError(_("结束时间须晚于开始时间。"), field="start")
     if start < now:
-        raise DomainError("不能安排在过去的时间。", field="start")
+        raise DomainError(_("不能安排在过去的时间。"), field="start")
     local_start, local_end = to_local(start), to_local(end)
     day = local_start.date()
     cal = known_days(day, day)
     if day not in cal:
         raise calendar_error(CalendarMissing(day), field="start")
     if not cal[day]:
-        raise DomainError(f"{day.isoformat()} 不是工作日（节假日或周末），请另选时间。", field="start")
+        raise DomainError(_("%(day)s 不是工作日（节假日或周末），请另选时间。", day=day.isoformat()), field="start")
     inside = any(
         local_end.date() == day and s <= local_start.time() and local_end.time() <= e and local_end.time() > s
         for s, e in rules.working_hours
     )
     if not inside:
         raise DomainError(
-            f"所选时间 {local_start:%H:%M}–{local_end:%H:%M} 不在同一工作时段内"
-            f"（工作时间：{rules.describe_hours()}）。",
+            _("所选时间 %(a)s–%(b)s 不在同一工作时段内（工作时间：%(hours)s）。", a=f"{local_start:%H:%M}",
+              b=f"{local_end:%H:%M}", hours=rules.describe_hours()),
             field="start",
         )
     first = earliest_day(rules, now)
     if day < first:
         raise DomainError(
-            f"约谈须至少提前 {rules.notice_working_days} 个工作日通知，最早可安排在 {first.isoformat()}。",
+            _("约谈须至少提前 %(n)s 个工作日通知，最早可安排在 %(day)s。", n=rules.notice_working_days,
+              day=first.isoformat()),
             field="start",
         )

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coord.accounts.models import User
@@ -77,7 +78,7 @@ def add_busy():
             raise
         db.session.rollback()
         return _busy_page(user, 400, err.message, dict(form))
-    flash("忙碌时间已登记，排期时将避开。", "success")
+    flash(_("忙碌时间已登记，排期时将避开。"), "success")
     return redirect(url_for("scheduling.busy", user_id=user.id), 303)
 
 
@@ -88,7 +89,7 @@ def cancel_busy(block_id: int):
     user = db.session.get(User, block.user_id)
     if htmx:
         return _busy_page(user)
-    flash("忙碌时间已撤销。", "success")
+    flash(_("忙碌时间已撤销。"), "success")
     return redirect(url_for("scheduling.busy", user_id=user.id), 303)
 
 
@@ -113,7 +114,7 @@ def _interview_event(interview: Interview, who: str = "") -> Event:
     if can_see(current_user, interview):
         return Event(interview.start_at, interview.end_at, interview.title, "interview",
                      url_for("interviews.show", interview_id=interview.id), who)
-    return Event(interview.start_at, interview.end_at, "其他单位约谈（已占用）", "interview", "", who)
+    return Event(interview.start_at, interview.end_at, _("其他单位约谈（已占用）"), "interview", "", who)
 
 
 def _booked(resource_filter, lo: datetime, hi: datetime) -> list[Interview]:
@@ -130,7 +131,7 @@ def _busy_events(users: list[User], lo: datetime, hi: datetime, show_who: bool) 
     out = []
     for b in blocks.values():
         owner = by_id[b.user_id]
-        title = b.reason if may_see(current_user, owner.agency_id) else "忙碌"
+        title = b.reason if may_see(current_user, owner.agency_id) else _("忙碌")
         out.append(Event(b.start_at, b.end_at, title, "busy", "", owner.display_name if show_who else ""))
     return out
 
@@ -149,14 +150,14 @@ def week():
         room_id = request.args.get("id", type=int) or request.args.get("room_id", type=int) or 0
         room = db.session.get(Room, room_id) or next(iter(services.list_rooms()), None)
         if room is None:
-            raise NotFound("会议室不存在。")
-        subject, subject_id = f"会议室：{room.name}", room.id
+            raise NotFound(_("会议室不存在。"))
+        subject, subject_id = _("会议室：%(name)s", name=room.name), room.id
         events = [_interview_event(i) for i in _booked(Booking.resource == services.room_resource(room.id), lo, hi)]
     elif kind == "agency":
         agency = db.session.get(Agency, request.args.get("id", type=int) or request.args.get("agency_id", type=int)
                                 or current_user.agency_id)
         if agency is None or not may_see(current_user, agency.id):
-            raise NotFound("单位不存在或您无权查看其日程。")
+            raise NotFound(_("单位不存在或您无权查看其日程。"))
         subject, subject_id = agency.name, agency.id
         stmt = (sa.select(Interview).join(InterviewAgency, InterviewAgency.interview_id == Interview.id)
                 .where(InterviewAgency.agency_id == agency.id, Interview.status.in_(("scheduled", "held")),
@@ -168,7 +169,7 @@ def week():
         kind = "person"
         person = db.session.get(User, request.args.get("id", type=int) or current_user.id)
         if person is None:
-            raise NotFound("人员不存在。")
+            raise NotFound(_("人员不存在。"))
         subject, subject_id = f"{person.display_name}（{person.agency.name}）", person.id
         events = [_interview_event(i) for i in _booked(Booking.resource == services.user_resource(person.id), lo, hi)]
         events += _busy_events([person], lo, hi, show_who=False)
@@ -213,5 +214,5 @@ def save_room(room_id: int | None = None):
             raise
         db.session.rollback()
         return rooms(400, err.message, data)
-    flash(f"会议室“{room.name}”已保存。", "success")
+    flash(_("会议室“%(name)s”已保存。", name=room.name), "success")
     return redirect(url_for("scheduling.rooms"), 303)

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from jinja2 import pass_eval_context
 from markupsafe import Markup
@@ -58,7 +60,7 @@ def _parse_day(value: str | None, field: str = "day") -> date:
     try:
         return date.fromisoformat((value or "").strip())
     except ValueError:
-        raise DomainError("请选择有效的日期（YYYY-MM-DD）。", field=field) from None
+        raise DomainError(_("请选择有效的日期（YYYY-MM-DD）。"), field=field) from None
 
 
 @bp.get("/day/<day>")
@@ -91,7 +93,7 @@ def set_day():
             return html, 200, {"HX-Retarget": "#day-editor", "HX-Reswap": "outerHTML"}
         flash(err.message, "error")
         return redirect(url_for("workdays.index")), 303
-    message = f"{parsed.isoformat()} 已设为{'工作日' if is_workday else '休息日'}。"
+    message = _("%(day)s 已设为%(kind)s。", day=parsed.isoformat(), kind=_("工作日") if is_workday else _("休息日"))
     if htmx:
         ctx = _year_context(parsed.year)
         return render_template("workdays/_set.html", **ctx, month=parsed.month, message=message)
@@ -113,8 +115,8 @@ def set_range():
     except DomainError as err:
         flash(err.message, "error")
         return redirect(url_for("workdays.index", year=request.args.get("year", type=int))), 303
-    flash(f"{start.isoformat()} 至 {end.isoformat()} 已设为{'工作日' if is_workday else '休息日'}"
-          f"（{len(changes)} 天有变化）。", "success")
+    flash(_("%(a)s 至 %(b)s 已设为%(kind)s（%(n)s 天有变化）。", a=start.isoformat(), b=end.isoformat(),
+            kind=_("工作日") if is_workday else _("休息日"), n=len(changes)), "success")
     return redirect(url_for("workdays.index", year=start.year)), 303
 
 
@@ -129,7 +131,7 @@ def settings():
     except DomainError as err:
         flash(err.message, "error")
         return redirect(url_for("workdays.index")), 303
-    flash(f"已设置：始终保留当年及之后 {n} 年的工作日历（未公布放假安排的年度为暂定）。", "success")
+    flash(_("已设置：始终保留当年及之后 %(n)s 年的工作日历（未公布放假安排的年度为暂定）。", n=n), "success")
     return redirect(url_for("workdays.index")), 303
 
 
@@ -208,7 +210,8 @@ def calendar_warning() -> dict[str, Any] | None:
 
 @bp.record_once
 def _constants(state) -> None:
-    state.app.jinja_env.globals["PROVISIONAL_NOTE"] = services.PROVISIONAL_NOTE
+    # Lazy: shown in the reader's language (the stored notes and audit entries keep the Chinese text).
+    state.app.jinja_env.globals["PROVISIONAL_NOTE"] = _l(services.PROVISIONAL_NOTE)
 
 
 _MISSING = re.compile(r"(\d{4}) 年的工作日历尚未录入")
