@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 from coord import config as config_module
 from coord.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
@@ -87,5 +87,7 @@ def _load_feature(app: Flask, name: str) -> None:
 
 
 def _select_locale() -> str:
+    if not has_request_context():  # CLI, worker: what they write (mail, audit) is Chinese
+        return "zh_CN"
     lang = request.args.get("lang") or request.cookies.get("lang")
     return lang if lang in ("zh_CN", "en") else "zh_CN"
