@@ -45,7 +45,8 @@ def render_error(error: HTTPException):
 def render_domain_error(error: DomainError):
     title = ERROR_TEXT.get(error.status, ("操作未完成", ""))[0]
     template = "_error.html" if htmx else "error.html"
-    return render_template(template, code=error.status, title=translate(title), text=translate(error.message)), error.status
+    return (render_template(template, code=error.status, title=translate(title), text=translate(error.message)),
+            error.status)
 
 
 def translate(text):
