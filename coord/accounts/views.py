@@ -15,6 +15,7 @@ from coord.errors import DomainError
 from coord.extensions import limiter
 from coord.forms import form_data
 from coord.timeutil import local_datetime
+from coord.web import flash_later
 
 bp = Blueprint("accounts", __name__)
 
@@ -32,7 +33,7 @@ def login():
         outcome = logins.attempt(form.username.data, form.password.data)
         if outcome.ok:
             _begin(outcome.user, outcome.token)
-            flash(gettext("欢迎，%(display_name)s。", display_name=outcome.user.display_name), "success")
+            flash_later("欢迎，%(display_name)s。", "success", display_name=outcome.user.display_name)
             if outcome.user.must_change_password:
                 return redirect(url_for("accounts.change_password", next=_safe_next(request.args.get("next"))))
             return redirect(_safe_next(request.args.get("next")))
@@ -138,7 +139,7 @@ def _office_only() -> None:
 def _user_form(obj=None) -> UserForm:
     form = UserForm(obj=obj)
     form.agency_id.choices = [(a.id, a.name) for a in agencies.search()]
-    form.role.choices = list(permissions.assignable_roles().items())
+    form.role.choices = [(k, gettext(v)) for k, v in permissions.assignable_roles().items()]
     return form
 
 

@@ -49,10 +49,20 @@ def render_domain_error(error: DomainError):
             error.status)
 
 
+def flash_later(msgid: str, category: str = "info", **params: Any) -> None:
+    """Flash a message with parameters that is translated when it is shown, not when it is made: the page
+    that shows it may be in another language (a welcome made on the Chinese login page, read in English)."""
+    from flask import flash
+
+    flash({"msgid": msgid, "params": {k: str(v) for k, v in params.items()}}, category)
+
+
 def translate(text):
     """The text in the user's language, if the catalogue knows it (else as it is): for labels and messages
     that are kept in Chinese in code or data (state names, kinds, flashes) and translated only when shown.
     Jinja: `{{ lead.state_label|tr }}`. Never use it on what is stored."""
+    if isinstance(text, dict) and "msgid" in text:  # from flash_later
+        return gettext(text["msgid"], **text.get("params", {}))
     if not isinstance(text, str) or not text:
         return text
     if isinstance(text, Markup):
