@@ -116,6 +116,9 @@ def walk(client, starts: list[str], *, within: tuple[str, ...] = ("/",), limit: 
         shapes[shape] = shapes.get(shape, 0) + 1
         seen.add(path)
         response = client.get(path)
+        if response.status_code >= 500:  # a page that breaks in English is not a page without Chinese
+            found[path] = [f"HTTP {response.status_code}"]
+            continue
         if response.status_code != 200 or not response.content_type.startswith("text/html"):
             continue
         left, links = chinese_left(response.get_data(as_text=True), data)
