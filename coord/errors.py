@@ -1,6 +1,8 @@
 """Domain errors carry a message fit to show the user (in Chinese)."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 
 class DomainError(ValueError):
     """A rule was broken; nothing was changed. `status` is the HTTP status the API uses."""
@@ -32,7 +34,8 @@ class Invalid(DomainError):
 
     def __init__(self, errors: dict[str, str], details: dict | None = None):
         field, first = next(iter(errors.items()))
-        message = first if len(errors) == 1 else f"有 {len(errors)} 处需要修改：" + "；".join(errors.values())
+        message = first if len(errors) == 1 else _("有 %(n)s 处需要修改：",
+                                                   n=len(errors)) + _("；").join(errors.values())
         super().__init__(message, field=field, details={"errors": dict(errors), **(details or {})})
         self.errors = dict(errors)
 
@@ -81,4 +84,5 @@ class _Check:
 
 def too_long(label: str, limit: int, length: int) -> str:
     """The message for text over its limit: refused, never cut (the user keeps what was typed)."""
-    return f"{label}不能超过 {limit} 个字符（现有 {length} 个），请删减后再保存。"
+    return _("%(label)s不能超过 %(limit)s 个字符（现有 %(length)s 个），请删减后再保存。", label=_(label), limit=limit,
+             length=length)

@@ -1,15 +1,18 @@
 """Shared form helpers: Chinese messages for WTForms validators."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms.validators import DataRequired, Length
 
 
-def required(message: str = "此项为必填项。") -> DataRequired:
-    return DataRequired(message=message)
+def required(message: str | None = None) -> DataRequired:
+    # Lazy: forms are declared at import; the message is rendered in the language of the request.
+    return DataRequired(message=lazy_gettext(message or "此项为必填项。"))
 
 
 def length(max_: int, min_: int = -1) -> Length:
-    return Length(min=min_, max=max_, message=f"长度应在 {max(min_, 0)}–{max_} 个字符之间。")
+    return Length(min=min_, max=max_, message=lazy_gettext("长度应在 %(min)s–%(max)s 个字符之间。", min=max(min_, 0),
+                                                           max=max_))
 
 
 def form_data(form) -> dict:

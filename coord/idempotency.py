@@ -98,7 +98,7 @@ def begin_api() -> Response | None:
         return None
     key = request.headers.get(HEADER, "").strip()
     if not key or len(key) > MAX_KEY or not key.isprintable():
-        return _api_error(400, f"{HEADER} 应为 1–{MAX_KEY} 个可打印字符。")
+        return _api_error(400, _("%(header)s 应为 1–%(max)s 个可打印字符。", header=HEADER, max=MAX_KEY))
     return begin("api", key)
 
 
@@ -133,7 +133,8 @@ def _find(scope: str, owner: str, key: str) -> IdempotencyKey | None:
 
 def _replay(row: IdempotencyKey, scope: str, fingerprint: str) -> Response:
     if scope == "api" and row.fingerprint != fingerprint:
-        return _api_error(422, f"该 {HEADER} 已用于另一个请求（方法、地址或内容不同），请换一个新的键。")
+        return _api_error(422, _("该 %(header)s 已用于另一个请求（方法、地址或内容不同），请换一个新的键。",
+                                 header=HEADER))
     row_id = row.id
     deadline = time.monotonic() + WAIT_SECONDS
     while row is not None and row.status_code is None and time.monotonic() < deadline:
@@ -143,7 +144,7 @@ def _replay(row: IdempotencyKey, scope: str, fingerprint: str) -> Response:
     db.session.rollback()
     if row is None or row.status_code is None:
         if scope == "api":
-            return _api_error(409, f"使用同一 {HEADER} 的请求仍在处理中，请稍后重试。")
+            return _api_error(409, _("使用同一 %(header)s 的请求仍在处理中，请稍后重试。", header=HEADER))
         flash(_("该表单正在提交中，请稍候刷新页面查看结果。"), "warning")
         return redirect(request.referrer or "/", 303)
     if scope == "form" and row.location:

@@ -81,6 +81,12 @@ def chinese_left(html: str, data: list[str]) -> tuple[list[str], list[str]]:
     return [m for m in HAN.findall(text) if m not in ALLOWED], parser.links
 
 
+def _under(path: str, prefix: str) -> bool:
+    """Is the path at or below the prefix, by whole segments ("/me" holds /me/notifications, not /measures)?"""
+    prefix = prefix.rstrip("/")
+    return path == prefix or path.startswith(prefix + "/") or prefix == ""
+
+
 def _shape(path: str) -> str:
     return re.sub(r"\d+", "N", path)
 
@@ -102,7 +108,7 @@ def walk(client, starts: list[str], *, within: tuple[str, ...] = ("/",), limit: 
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         if path in seen or any(parts.path.startswith(s) for s in SKIP):
             continue
-        if url not in starts and not any(parts.path.startswith(w) for w in within):
+        if url not in starts and not any(_under(parts.path, w) for w in within):
             continue
         shape = _shape(parts.path)
         if shapes.get(shape, 0) >= PER_PATTERN:
@@ -110,6 +116,9 @@ def walk(client, starts: list[str], *, within: tuple[str, ...] = ("/",), limit: 
         shapes[shape] = shapes.get(shape, 0) + 1
         seen.add(path)
         response = client.get(path)
+        if response.status_code >= 500:  # a page that breaks in English is not a page without Chinese
+            found[path] = [f"HTTP {response.status_code}"]
+            continue
         if response.status_code != 200 or not response.content_type.startswith("text/html"):
             continue
         left, links = chinese_left(response.get_data(as_text=True), data)

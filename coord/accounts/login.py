@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 from werkzeug.security import check_password_hash
 
 from coord.accounts import sessions
@@ -103,13 +104,13 @@ def message(outcome: Outcome) -> str:
     if outcome.reason in ("locked", "locked_now"):
         until = fmt_local(outcome.locked_until) if outcome.locked_until else ""
         minutes = int(lockout().total_seconds() // 60)
-        lead = (f"连续 {threshold()} 次密码错误，账号已被锁定 {minutes} 分钟"
-                if outcome.reason == "locked_now" else "该账号因多次密码错误已被锁定")
-        return f"{lead}，请于 {until}（北京时间）后再试，或联系安全管理员解锁。"
+        lead = (gettext("连续 %(n)s 次密码错误，账号已被锁定 %(minutes)s 分钟", n=threshold(), minutes=minutes)
+                if outcome.reason == "locked_now" else gettext("该账号因多次密码错误已被锁定"))
+        return gettext("%(lead)s，请于 %(until)s（北京时间）后再试，或联系安全管理员解锁。", lead=lead, until=until)
     if outcome.reason == "inactive":
-        return "该账号已停用，请联系管理员。"
-    return (f"用户名或密码不正确。连续 {threshold()} 次输错密码，账号将被锁定 "
-            f"{int(lockout().total_seconds() // 60)} 分钟。")
+        return gettext("该账号已停用，请联系管理员。")
+    return gettext("用户名或密码不正确。连续 %(n)s 次输错密码，账号将被锁定 %(minutes)s 分钟。", n=threshold(),
+                   minutes=int(lockout().total_seconds() // 60))
 
 
 # --- the login log, for the security administrator -------------------------------------------
@@ -165,7 +166,7 @@ def purge(days: int) -> int:
     if days < keep:
         from coord.errors import DomainError
 
-        raise DomainError(f"登录日志至少保存 {keep} 天，不能删除更近的记录。", field="days")
+        raise DomainError(gettext("登录日志至少保存 %(keep)s 天，不能删除更近的记录。", keep=keep), field="days")
     cutoff = utcnow() - timedelta(days=days)
     removed = db.session.execute(sa.delete(LoginEvent).where(LoginEvent.at < cutoff)).rowcount or 0
     from coord.accounts.models import UserSession

@@ -11,6 +11,8 @@ import re
 import string
 from functools import cache
 
+from flask_babel import gettext
+
 from coord.errors import DomainError
 
 MIN_LENGTH = 8
@@ -52,7 +54,7 @@ def is_common(password: str) -> bool:
 def check_password_strength(password: str, *, username: str = "") -> None:
     """Raise DomainError (field `password`) naming the first rule the password breaks."""
     if len(password) < MIN_LENGTH:
-        raise DomainError(f"密码至少需要 {MIN_LENGTH} 个字符。", field="password")
+        raise DomainError(gettext("密码至少需要 %(MIN_LENGTH)s 个字符。", MIN_LENGTH=MIN_LENGTH), field="password")
     if classes(password) < MIN_CLASSES:
         raise DomainError("密码须包含大写字母、小写字母、数字、符号中的至少三类。", field="password")
     if username and len(username) >= 3 and username.lower() in password.lower():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, has_app_context
+from flask_babel import gettext
 
 from coord.errors import Forbidden
 
@@ -43,7 +44,7 @@ def can(user: Any, permission: str) -> bool:
 
 def require(user: Any, permission: str) -> None:
     if not can(user, permission):
-        raise Forbidden(f"您的角色无权{PERMISSIONS[permission]}。")
+        raise Forbidden(gettext("您的角色无权%(PERMISSIONS)s。", PERMISSIONS=gettext(PERMISSIONS[permission])))
 
 
 def assignable_roles() -> dict[str, str]:

@@ -4,6 +4,7 @@ from datetime import date, time, timedelta
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from coord.accounts import login as logins
@@ -14,6 +15,7 @@ from coord.errors import DomainError
 from coord.extensions import limiter
 from coord.forms import form_data
 from coord.timeutil import local_datetime
+from coord.web import flash_later
 
 bp = Blueprint("accounts", __name__)
 
@@ -31,7 +33,7 @@ def login():
         outcome = logins.attempt(form.username.data, form.password.data)
         if outcome.ok:
             _begin(outcome.user, outcome.token)
-            flash(f"欢迎，{outcome.user.display_name}。", "success")
+            flash_later("欢迎，%(display_name)s。", "success", display_name=outcome.user.display_name)
             if outcome.user.must_change_password:
                 return redirect(url_for("accounts.change_password", next=_safe_next(request.args.get("next"))))
             return redirect(_safe_next(request.args.get("next")))
@@ -137,7 +139,7 @@ def _office_only() -> None:
 def _user_form(obj=None) -> UserForm:
     form = UserForm(obj=obj)
     form.agency_id.choices = [(a.id, a.name) for a in agencies.search()]
-    form.role.choices = list(permissions.assignable_roles().items())
+    form.role.choices = [(k, gettext(v)) for k, v in permissions.assignable_roles().items()]
     return form
 
 
@@ -164,7 +166,7 @@ def new_user():
         except DomainError as err:
             getattr(form, err.field or "name").errors.append(err.message)
         else:
-            flash(f"已创建账号 {user.username}。", "success")
+            flash(gettext("已创建账号 %(username)s。", username=user.username), "success")
             return redirect(url_for("accounts.users"))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/user_form.html", form=form, user=None), status
@@ -198,7 +200,8 @@ def set_active(user_id: int):
         abort(400)
     active = request.form.get("active") == "1"
     user = services.set_active(current_user, user_id, active)
-    flash(f"账号 {user.username} 已{'启用' if active else '停用'}。", "success")
+    flash(gettext("账号 %(username)s 已%(v)s。",
+                  username=user.username, v=gettext('启用') if active else gettext('停用')), "success")
     return redirect(url_for("accounts.edit_user", user_id=user_id))
 
 
@@ -210,7 +213,7 @@ def unlock(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = services.unlock(current_user, user_id)
-    flash(f"账号 {user.username} 已解锁。", "success")
+    flash(gettext("账号 %(username)s 已解锁。", username=user.username), "success")
     return redirect(request.referrer if _local_referrer() else url_for("accounts.login_log"))
 
 
@@ -220,7 +223,7 @@ def end_sessions(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     count = services.end_sessions(current_user, user_id)
-    flash(f"已强制下线 {count} 个会话。", "success")
+    flash(gettext("已强制下线 %(count)s 个会话。", count=count), "success")
     return redirect(request.referrer if _local_referrer() else url_for("accounts.login_log"))
 
 

@@ -225,7 +225,9 @@ class CoordApi(Api):
         data = getattr(error, "data", None) or {}
         message = data.get("message") or custom_description(error) or MESSAGES.get(error.code or 500,
                                                                                     error.description)
-        body: dict[str, Any] = {"code": error.code, "status": error.name, "message": message}
+        from coord.web import translate
+
+        body: dict[str, Any] = {"code": error.code, "status": error.name, "message": translate(message)}
         if "messages" in data:
             body["errors"] = data["messages"]
         if "details" in data:
@@ -255,7 +257,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         if request.path.startswith(API_PREFIX):
-            body = {"code": error.status, "message": error.message, **error.details}
+            from coord.web import translate
+
+            body = {"code": error.status, "message": translate(error.message), **error.details}
             if error.field:
                 body["field"] = error.field
             return jsonify(body), error.status

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from coord import events
@@ -159,7 +160,8 @@ def _editable(user: Any, version_id: int) -> ListVersion:
         raise NotFound("记录不存在或您无权查看。")
     _require_editor(user, version.agency_id)
     if not version.editable:
-        raise Conflict(f"该版本{version.state_label}，不能修改。如需调整，请在新草稿中修改。",
+        raise Conflict(gettext("该版本%(state_label)s，不能修改。如需调整，请在新草稿中修改。",
+                               state_label=gettext(version.state_label)),
                        details={"state": version.state})
     return version
 
@@ -383,7 +385,8 @@ def review(user: Any, version_id: int, decision: str, comment: str = "") -> List
     if version is None:
         raise NotFound("记录不存在或您无权查看。")
     if version.state != "submitted":
-        raise Conflict(f"该版本{version.state_label}，不在待审核状态。", details={"state": version.state})
+        raise Conflict(gettext("该版本%(state_label)s，不在待审核状态。",
+                               state_label=gettext(version.state_label)), details={"state": version.state})
     before = version.snapshot()
     now = utcnow()
     version.reviewed_at, version.reviewed_by_id, version.review_comment = now, user.id, comment
@@ -660,17 +663,19 @@ def eligibility(agency_id: int, matter_text: str | None = None, list_item_id: in
         if item.version.state == "superseded":
             current = current_item(item)
             if current is None:
-                reasons.append(f"注意：该事项所在的第 {item.version.number} 版清单已被新版本取代，"
-                               "现行清单中已无该事项。")
+                reasons.append(gettext("注意：该事项所在的第 %(number)s 版清单已被新版本取代，现行清单中已无该事项。",
+                                       number=item.version.number))
             else:  # judged by the list in force, which the item's uid leads to
-                reasons.append(f"注意：该事项所在的第 {item.version.number} 版清单已被第 {current.version.number} 版"
-                               "取代，以下按现行清单判断。")
+                reasons.append(gettext("注意：该事项所在的第 %(number)s 版清单已被第 %(current)s 版"
+                                       "取代，以下按现行清单判断。",
+                                       number=item.version.number, current=current.version.number))
                 item = current
         items = [item]
         # The text naming the matter (a lead's 涉嫌违法事项) may itself fall in an excluded field.
         texts = [item.matter, item.circumstances, matter_text or ""]
         if item.version.agency_id != agency.id:
-            reasons.append(f"注意：该事项属于{item.version.agency.name}的清单，不是{agency.name}的清单。")
+            reasons.append(gettext("注意：该事项属于%(owner)s的清单，不是%(agency)s的清单。",
+                                   owner=item.version.agency.name, agency=agency.name))
     else:
         items = matching_items(agency.id, matter_text or "")
         texts = [matter_text or ""]
@@ -678,17 +683,20 @@ def eligibility(agency_id: int, matter_text: str | None = None, list_item_id: in
     positives = [i for i in items if i.kind == "positive"]
     excluded = rules.excluded_fields(*texts)
     for i in negatives:
-        reasons.append(f"列入{i.version.agency.name}负面清单：“{i.matter}”（依法应当从重处罚），{rules.NOT_ELIGIBLE}。")
+        reasons.append(gettext("列入%(agency)s负面清单：“%(matter)s”（依法应当从重处罚），%(flag)s。",
+                               agency=i.version.agency.name, matter=i.matter, flag=gettext(rules.NOT_ELIGIBLE)))
     reasons.extend(rules.excluded_reason(f, k) for f, k in excluded)
     eligible = not negatives and not excluded
     measures: list[str] = []
     if eligible:
         measures = [m for m in MEASURES if any(m in i.measure_codes for i in positives)]
     for i in positives:
-        hint = f"，可采取：{'、'.join(i.measure_names)}" if eligible else "，但存在上述不适用情形"
-        reasons.append(f"列入{i.version.agency.name}正面清单：“{i.matter}”{hint}。")
+        hint = (gettext("，可采取：%(measures)s", measures=gettext("、").join(gettext(m) for m in i.measure_names))
+                if eligible else gettext("，但存在上述不适用情形"))
+        reasons.append(gettext("列入%(agency)s正面清单：“%(matter)s”%(hint)s。", agency=i.version.agency.name,
+                               matter=i.matter, hint=hint))
     if not items and not excluded:
-        reasons.append(f"未在{agency.name}已发布的两张清单中找到该事项，请依法综合裁量。")
+        reasons.append(gettext("未在%(agency)s已发布的两张清单中找到该事项，请依法综合裁量。", agency=agency.name))
     return {
         "eligible": eligible,
         "flag": None if eligible else rules.NOT_ELIGIBLE,
@@ -730,8 +738,9 @@ def published_item(agency: Agency, value: Any, *, field: str = "list_item_id", k
     if item is None or item.version.state != "published":
         raise DomainError("所选清单事项不存在或不在现行发布的清单中，请从已发布的清单中选择。", field=field)
     if item.version.agency_id != agency.id:
-        raise DomainError(f"所选清单事项属于{item.version.agency.name}，不是{agency.name}的清单事项，"
-                          f"请从{agency.name}已发布的清单中选择。", field=field)
+        raise DomainError(gettext("所选清单事项属于%(owner)s，不是%(agency)s的清单事项，"
+                                  "请从%(agency)s已发布的清单中选择。",
+                                  owner=item.version.agency.name, agency=agency.name), field=field)
     return item
 
 

@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from coord.errors import DomainError
@@ -112,7 +113,10 @@ def import_sheet(agency_id: int, kind: str):
         if _partial():
             return render_template("lists/_import_result.html", **context), 400
         return render_template("lists/import_failed.html", **context), 400
-    flash(f"已导入 {len(result.items)} 项（{result.diff.summary}）。请核对后提交审核。", "success")
+    diff = result.diff
+    flash(gettext("已导入 %(n)s 项（新增 %(added)s、修改 %(changed)s、删除 %(removed)s）。请核对后提交审核。",
+                  n=len(result.items), added=len(diff.added), changed=len(diff.changed), removed=len(diff.removed)),
+          "success")
     target = url_for("lists.version", version_id=result.version.id)
     if _partial():
         return Response(status=200, headers={"HX-Redirect": target})

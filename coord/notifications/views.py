@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from coord.errors import DomainError
@@ -77,5 +78,6 @@ def mail_choice():
         db.session.rollback()
         flash(err.message, "error")
     else:
-        flash(f"邮件提醒方式已设为：{MAIL_CHOICES[request.form['notify_mail']]}。", "success")
+        flash(gettext("邮件提醒方式已设为：%(MAIL_CHOICES)s。",
+                      MAIL_CHOICES=gettext(MAIL_CHOICES[request.form['notify_mail']])), "success")
     return redirect(url_for("accounts.account") + "#notify-mail", 303)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from coord import events
 from coord.accounts.scoping import may_see, require_role
@@ -70,13 +71,15 @@ def _for_change(user: Any, referral_id: int) -> PoliceReferral:
 def _agency_side(user: Any, item: PoliceReferral, verb: str, roles: Sequence[str] = leads.ACTING_ROLES) -> None:
     require_role(user, *roles)
     if user.agency_id != item.agency_id:
-        raise Forbidden(f"只有移送单位（{item.agency.name}）可以{verb}。")
+        raise Forbidden(gettext("只有移送单位（%(agency_name)s）可以%(verb)s。",
+                                agency_name=item.agency.name, verb=gettext(verb)))
 
 
 def _police_side(user: Any, item: PoliceReferral, verb: str) -> None:
     require_role(user, *leads.ACTING_ROLES)
     if user.agency_id != item.police_agency_id:
-        raise Forbidden(f"只有公安机关（{item.police_agency.name}）可以{verb}。")
+        raise Forbidden(gettext("只有公安机关（%(police_agency_name)s）可以%(verb)s。",
+                                police_agency_name=item.police_agency.name, verb=gettext(verb)))
 
 
 def _state(item: PoliceReferral, *states: str, message: str) -> None:

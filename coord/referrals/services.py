@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 
 from coord import events
 from coord.accounts.scoping import may_see, require_role
@@ -85,7 +86,7 @@ def _text(data: dict, key: str, label: str, limit: int, *, required: bool = Fals
     value = data.get(key)
     value = "" if value is None else str(value).strip()
     if required and not value:
-        raise DomainError(f"请填写{label}。", field=key)
+        raise DomainError(gettext("请填写%(label)s。", label=gettext(label)), field=key)
     if len(value) > limit:
         raise DomainError(too_long(label, limit, len(value)), field=key)
     return value
@@ -95,7 +96,7 @@ def _int(value: Any, label: str, field: str) -> int:
     try:
         return int32(value)
     except (TypeError, ValueError):
-        raise DomainError(f"请选择有效的{label}。", field=field) from None
+        raise DomainError(gettext("请选择有效的%(label)s。", label=gettext(label)), field=field) from None
 
 
 def _agencies(lead: Lead) -> list[int]:
@@ -133,13 +134,15 @@ def _lead_for_change(user: Any, lead_id: int) -> Lead:
 def _receiver(user: Any, lead: Lead, verb: str) -> None:
     require_role(user, *ACTING_ROLES)
     if user.agency_id != lead.to_agency_id:
-        raise Forbidden(f"只有接收单位（{lead.to_agency.name}）可以{verb}该线索。")
+        raise Forbidden(gettext("只有接收单位（%(to_agency_name)s）可以%(verb)s该线索。",
+                                to_agency_name=lead.to_agency.name, verb=gettext(verb)))
 
 
 def _sender(user: Any, lead: Lead, verb: str) -> None:
     require_role(user, *SENDING_ROLES)
     if user.agency_id != lead.from_agency_id:
-        raise Forbidden(f"只有移交单位（{lead.from_agency.name}）的联络员可以{verb}该线索。")
+        raise Forbidden(gettext("只有移交单位（%(from_agency_name)s）的联络员可以%(verb)s该线索。",
+                                from_agency_name=lead.from_agency.name, verb=gettext(verb)))
 
 
 def _state(lead: Lead, *states: str, message: str) -> None:
@@ -264,7 +267,8 @@ def _receiving_agency(value: Any, sender_id: int) -> Agency:
     if agency is None or not agency.active:
         raise DomainError("请选择有效的接收单位。", field="to_agency_id")
     if not agency.is_enforcement:
-        raise DomainError(f"{agency.name}不是行政执法部门，不能接收线索。", field="to_agency_id")
+        raise DomainError(gettext("%(agency_name)s不是行政执法部门，不能接收线索。",
+                                  agency_name=agency.name), field="to_agency_id")
     if agency.id == sender_id:
         raise DomainError("不能将线索移交给本单位。", field="to_agency_id")
     return agency
@@ -363,7 +367,8 @@ def acknowledge(actor: Any, lead_id: int, now: datetime | None = None) -> Lead:
     _receiver(actor, lead, "签收")
     if lead.state != "referred" and lead.acknowledged_at is not None:
         raise Conflict("该线索已签收，不能重复签收。", details={"state": lead.state})
-    _state(lead, "referred", message=f"该线索当前状态为“{lead.state_label}”，不能签收。")
+    _state(lead, "referred", message=gettext("该线索当前状态为“%(state_label)s”，不能签收。",
+                                             state_label=gettext(lead.state_label)))
     before = lead.snapshot()
     today = local_day(now)
     on_time = today <= lead.due_on if lead.due_on else True
@@ -383,11 +388,13 @@ def return_lead(actor: Any, lead_id: int, reason: str, now: datetime | None = No
     now = _now(now)
     lead = _lead_for_change(actor, lead_id)
     _receiver(actor, lead, "退回")
-    _state(lead, *OPEN_STATES, message=f"该线索当前状态为“{lead.state_label}”，不能退回。")
+    _state(lead, *OPEN_STATES, message=gettext("该线索当前状态为“%(state_label)s”，不能退回。",
+                                               state_label=gettext(lead.state_label)))
     reason = _text({"reason": reason}, "reason", "退回理由", 2000, required=True)
     today = local_day(now)
     if lead.return_due and today > lead.return_due:
-        raise DomainError(f"已超过退回期限（{lead.return_due.isoformat()}），请核查后回复处理情况。", field="reason")
+        raise DomainError(gettext("已超过退回期限（%(return_due)s），请核查后回复处理情况。",
+                                  return_due=lead.return_due.isoformat()), field="reason")
     before = lead.snapshot()
     _stop_clock(lead)
     lead.state, lead.returned_at, lead.return_reason = "returned", now, reason
@@ -435,7 +442,8 @@ def reply(actor: Any, lead_id: int, data: dict, uploads: Sequence[Upload] = (),
     _receiver(actor, lead, "回复")
     if lead.state == "referred":
         raise Conflict("请先签收该线索，再回复处理情况。", details={"state": lead.state})
-    _state(lead, "acknowledged", message=f"该线索当前状态为“{lead.state_label}”，不能回复。")
+    _state(lead, "acknowledged", message=gettext("该线索当前状态为“%(state_label)s”，不能回复。",
+                                                 state_label=gettext(lead.state_label)))
     outcome = (data.get("outcome") or "").strip()
     if outcome not in OUTCOMES:
         raise DomainError("请选择处理结果（已立案、不予立案、柔性执法方式处理或移送公安机关）。", field="outcome")
@@ -477,7 +485,7 @@ def request_extension(actor: Any, lead_id: int, days: Any, reason: str, now: dat
     _state(lead, "acknowledged", message="只有已签收、正在核查的线索可以申请延期。")
     today = local_day(now)
     if lead.due_on is None or today > lead.due_on:
-        raise DomainError(f"已超过回复期限（{lead.due_on}），不能再申请延期。", field="days")
+        raise DomainError(gettext("已超过回复期限（%(due_on)s），不能再申请延期。", due_on=lead.due_on), field="days")
     if pending_extension(lead):
         raise Conflict("已有一份延期申请待审批。")
     budget = lead.kind.extension_max_days - lead.extended_days
@@ -486,9 +494,10 @@ def request_extension(actor: Any, lead_id: int, days: Any, reason: str, now: dat
     except (TypeError, ValueError):
         n = 0
     if budget <= 0:
-        raise DomainError(f"延期已达上限（{lead.kind.extension_max_days} 个工作日）。", field="days")
+        raise DomainError(gettext("延期已达上限（%(extension_max_days)s 个工作日）。",
+                                  extension_max_days=lead.kind.extension_max_days), field="days")
     if not 1 <= n <= budget:
-        raise DomainError(f"延期天数应在 1–{budget} 个工作日之间。", field="days")
+        raise DomainError(gettext("延期天数应在 1–%(budget)s 个工作日之间。", budget=budget), field="days")
     reason = _text({"reason": reason}, "reason", "延期理由", 2000, required=True)
     working_clock(lead.clock_start, lead.kind.reply_days + lead.extended_days + n)  # fails now, not on approval
     ext = ExtensionRequest(lead_id=lead.id, days=n, reason=reason, requested_by_id=actor.id, requested_at=now)
@@ -577,7 +586,8 @@ def merge(actor: Any, lead_id: int, into_id: Any, now: datetime | None = None) -
         raise DomainError("只能合并同一接收单位的线索。", field="into_id")
     for item in (lead, target):
         if item.state in ("closed", "merged"):
-            raise Conflict(f"线索 {item.number} 已{item.state_label}，不能合并。")
+            raise Conflict(gettext("线索 %(number)s 已%(state_label)s，不能合并。",
+                                   number=item.number, state_label=gettext(item.state_label)))
     before = lead.snapshot()
     _stop_clock(lead)
     lead.state, lead.merged_into_id, lead.closed_at = "merged", target.id, now
@@ -600,7 +610,7 @@ def merge_target(actor: Any, value: Any) -> Lead:
     else:
         lead = db.session.execute(sa.select(Lead).where(Lead.number == text[:30])).scalar_one_or_none()
     if lead is None or not can_see(actor, lead):
-        raise DomainError(f"线索 {text[:30]} 不存在或您无权查看。", field="into_id")
+        raise DomainError(gettext("线索 %(text)s 不存在或您无权查看。", text=text[:30]), field="into_id")
     return lead
 
 
@@ -619,7 +629,7 @@ def supervise(actor: Any, lead_id: int, note: str, now: datetime | None = None) 
     if not actor.is_office:
         raise Forbidden("仅领导小组办公室可以督办线索。")
     if lead.state in ("closed", "merged"):
-        raise Conflict(f"该线索已{lead.state_label}，无需督办。")
+        raise Conflict(gettext("该线索已%(state_label)s，无需督办。", state_label=gettext(lead.state_label)))
     note = _text({"note": note}, "note", "督办意见", 2000, required=True)
     item = Supervision(lead_id=lead.id, note=note, created_by_id=actor.id, created_at=now)
     db.session.add(item)
@@ -660,7 +670,8 @@ def add_files(actor: Any, lead_id: int, uploads: Sequence[Upload], now: datetime
     elif actor.agency_id == lead.to_agency_id and lead.state == "acknowledged":
         step = "reply"
     else:
-        raise Conflict(f"该线索当前状态为“{lead.state_label}”，您不能添加附件。", details={"state": lead.state})
+        raise Conflict(gettext("该线索当前状态为“%(state_label)s”，您不能添加附件。",
+                               state_label=gettext(lead.state_label)), details={"state": lead.state})
     if not uploads:
         raise DomainError("请选择要上传的文件。", field="files")
     rows = _attach(actor, _check_files(uploads), step=step, lead=lead)
@@ -685,9 +696,10 @@ def update_kind(actor: Any, kind_id: int, data: dict) -> LeadKind:
         try:
             values[key] = int(data.get(key))
         except (TypeError, ValueError):
-            raise DomainError(f"{label}应为整数。", field=key) from None
+            raise DomainError(gettext("%(label)s应为整数。", label=gettext(label)), field=key) from None
         if not lo <= values[key] <= hi:
-            raise DomainError(f"{label}应在 {lo}–{hi} 个工作日之间。", field=key)
+            raise DomainError(gettext("%(label)s应在 %(lo)s–%(hi)s 个工作日之间。",
+                                      label=gettext(label), lo=lo, hi=hi), field=key)
     name = _text(data, "name", "类别名称", 60, required=True)
     for key, value in values.items():
         setattr(kind, key, value)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext
 
 from coord.errors import DomainError
 
@@ -85,17 +86,20 @@ def check(upload: Upload) -> tuple[str, str, str]:
     if not name:
         raise DomainError("上传的文件缺少文件名。", field="files")
     if not upload.data:
-        raise DomainError(f"文件“{name}”是空文件。", field="files")
+        raise DomainError(gettext("文件“%(name)s”是空文件。", name=name), field="files")
     limit = max_bytes()
     if len(upload.data) > limit:
-        raise DomainError(f"文件“{name}”超过 {limit // (1024 * 1024)} MB 的大小限制。", field="files")
+        raise DomainError(gettext("文件“%(name)s”超过 %(limit)s MB 的大小限制。",
+                                  name=name, limit=limit // (1024 * 1024)), field="files")
     kind = sniff(upload.data)
     allowed = allowed_types()
     if kind is None or kind not in allowed:
-        raise DomainError(f"文件“{name}”的类型不允许上传（仅限 {TYPE_LABELS}，按文件内容识别）。", field="files")
+        raise DomainError(gettext("文件“%(name)s”的类型不允许上传（仅限 %(TYPE_LABELS)s，按文件内容识别）。",
+                                  name=name, TYPE_LABELS=TYPE_LABELS), field="files")
     extensions, mime = TYPES[kind]
     if not name.lower().endswith(extensions):
-        raise DomainError(f"文件“{name}”的扩展名与其内容（{kind.upper()}）不符。", field="files")
+        raise DomainError(gettext("文件“%(name)s”的扩展名与其内容（%(kind)s）不符。",
+                                  name=name, kind=kind.upper()), field="files")
     return name, mime, hashlib.sha256(upload.data).hexdigest()
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from coord.errors import DomainError, NotFound
@@ -128,7 +129,8 @@ def new():
             db.session.rollback()
             error = err
         else:
-            flash(f"线索 {lead.number} 已移交{lead.to_agency.name}。", "success")
+            flash(gettext("线索 %(number)s 已移交%(to_agency_name)s。",
+                          number=lead.number, to_agency_name=lead.to_agency.name), "success")
             return redirect(url_for("referrals.show", lead_id=lead.id), 303)
     status = _status(error)
     if error is not None and any(f.filename for f in request.files.getlist("files")):
@@ -331,7 +333,7 @@ def police_new():
             db.session.rollback()
             error = err
         else:
-            flash(f"移送 {item.number} 已报请负责人审批（3日内作出决定）。", "success")
+            flash(gettext("移送 %(number)s 已报请负责人审批（3日内作出决定）。", number=item.number), "success")
             return redirect(url_for("referrals.police_show", referral_id=item.id), 303)
     return render_template("referrals/police_new.html", form=form, error=error,
                            police=police.police_agencies()), _status(error)

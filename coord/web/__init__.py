@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, render_template, request
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from coord import timeutil
@@ -32,6 +33,7 @@ def render_error(error: HTTPException):
         text = error.description
     if isinstance(error, CSRFError):
         title, text = "安全校验失败", "页面已过期或缺少安全令牌（CSRF），未做任何修改。请刷新页面后重试。"
+    title, text = translate(title), translate(text)
     # A 405 names the methods the URL accepts (RFC 9110).
     headers = {k: v for k, v in error.get_headers() if k == "Allow"}
     if request.path.startswith("/api/"):
@@ -43,7 +45,29 @@ def render_error(error: HTTPException):
 def render_domain_error(error: DomainError):
     title = ERROR_TEXT.get(error.status, ("操作未完成", ""))[0]
     template = "_error.html" if htmx else "error.html"
-    return render_template(template, code=error.status, title=title, text=error.message), error.status
+    return (render_template(template, code=error.status, title=translate(title), text=translate(error.message)),
+            error.status)
+
+
+def flash_later(msgid: str, category: str = "info", **params: Any) -> None:
+    """Flash a message with parameters that is translated when it is shown, not when it is made: the page
+    that shows it may be in another language (a welcome made on the Chinese login page, read in English)."""
+    from flask import flash
+
+    flash({"msgid": msgid, "params": {k: str(v) for k, v in params.items()}}, category)
+
+
+def translate(text):
+    """The text in the user's language, if the catalogue knows it (else as it is): for labels and messages
+    that are kept in Chinese in code or data (state names, kinds, flashes) and translated only when shown.
+    Jinja: `{{ lead.state_label|tr }}`. Never use it on what is stored."""
+    if isinstance(text, dict) and "msgid" in text:  # from flash_later
+        return gettext(text["msgid"], **text.get("params", {}))
+    if not isinstance(text, str) or not text:
+        return text
+    if isinstance(text, Markup):
+        return text
+    return gettext(text.replace("%", "%%")) if "%" in text else gettext(text)
 
 
 def init_app(app: Flask) -> None:
@@ -58,10 +82,13 @@ def init_app(app: Flask) -> None:
 
         db.session.rollback()
         if request.path.startswith("/api/"):
-            return {"code": 500, "message": ERROR_TEXT[500][1]}, 500
-        return render_template("error.html", code=500, title=ERROR_TEXT[500][0], text=ERROR_TEXT[500][1]), 500
+            return {"code": 500, "message": translate(ERROR_TEXT[500][1])}, 500
+        return render_template("error.html", code=500, title=translate(ERROR_TEXT[500][0]),
+                               text=translate(ERROR_TEXT[500][1])), 500
 
     app.jinja_env.filters["localtime"] = timeutil.fmt_local
+    app.jinja_env.filters["localdate"] = timeutil.fmt_date
+    app.jinja_env.filters["tr"] = translate
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["nav_items"] = NAV
     app.jinja_env.globals["nav_more"] = NAV_MORE

@@ -25,7 +25,7 @@ from flask import current_app
 from coord.accounts.models import User
 from coord.dbtypes import write_lock
 from coord.extensions import db
-from coord.timeutil import local_today
+from coord.timeutil import english, local_today
 
 MAX_USERS = 5000  # entries kept per process (oldest dropped first)
 _EXTENSION = "coord_worklist_cache"
@@ -70,7 +70,8 @@ def ttl() -> float:
 
 
 def key_of(user: Any) -> tuple:
-    return (user.attention_stamp, user.agency_id, user.role, local_today())
+    # The locale too: task titles are written in the user's language.
+    return (user.attention_stamp, user.agency_id, user.role, local_today(), "en" if english() else "zh_CN")
 
 
 def cached(user: Any, name: str, compute: Callable[[], Any]) -> Any:

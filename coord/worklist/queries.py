@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext as _
 
 from coord.agencies.models import Agency
 from coord.dbtypes import UTCDateTime, utcnow
@@ -150,19 +151,19 @@ class Task:
             return ""
         if self.clock == "day":
             if self.days_left is None:
-                return f"期限 {self.due.isoformat()}"
+                return _("期限 %(due)s", due=self.due.isoformat())
             if self.days_left < 0 or self.due < today:
-                return f"已超期 {max(-self.days_left, 1)} 个工作日（{self.due.isoformat()}）"
+                return _("已超期 %(n)s 个工作日（%(due)s）", n=max(-self.days_left, 1), due=self.due.isoformat())
             if self.days_left == 0:
-                return f"今天到期（{self.due.isoformat()}）"
-            return f"剩 {self.days_left} 个工作日（{self.due.isoformat()}）"
+                return _("今天到期（%(due)s）", due=self.due.isoformat())
+            return _("剩 %(n)s 个工作日（%(due)s）", n=self.days_left, due=self.due.isoformat())
         left = self.due - now
         when = fmt_local(self.due, "%m-%d %H:%M")
         if left < timedelta(0):
-            return f"已超时（{when}）"
+            return _("已超时（%(when)s）", when=when)
         if left < timedelta(hours=48):
-            return f"剩 {int(left.total_seconds() // 3600)} 小时（{when}）"
-        return f"{when}（剩 {left.days} 天）"
+            return _("剩 %(n)s 小时（%(when)s）", n=int(left.total_seconds() // 3600), when=when)
+        return _("%(when)s（剩 %(n)s 天）", when=when, n=left.days)
 
 
 @dataclass
@@ -343,7 +344,7 @@ def _interview_columns(due: Any = Interview.start_at) -> list[Any]:
 
 
 def _interview_title(row: Any) -> str:
-    when = fmt_local(row.start_at, "%m月%d日 %H:%M") if row.start_at else "未排期"
+    when = fmt_local(row.start_at, "%m月%d日 %H:%M") if row.start_at else _("未排期")
     return f"{row.title}（{row.party_name}，{when}）"
 
 
@@ -411,7 +412,8 @@ def _list_columns() -> list[Any]:
 
 
 def _list_title(row: Any) -> str:
-    return f"{row.agency_name}{LIST_KINDS.get(row.kind, row.kind)}第 {row.number} 版"
+    return _("%(agency)s%(kind)s第 %(number)s 版", agency=row.agency_name, kind=_(LIST_KINDS.get(row.kind, row.kind)),
+             number=row.number)
 
 
 def _lists_returned(user: Any, ctx: Context) -> sa.Select | None:
@@ -464,7 +466,8 @@ def _off_days(user: Any, ctx: Context) -> sa.Select | None:
 
 def _police_title(row: Any) -> str:
     step = POLICE_CLOCKS.get(row.clock or "", "")
-    return f"{row.number} {row.party_name}（涉嫌{row.suspected_crime}）：{step}"
+    return _("%(number)s %(party)s（涉嫌%(crime)s）：%(step)s", number=row.number, party=row.party_name,
+             crime=row.suspected_crime, step=_(step) if step else "")
 
 
 def _leads(box: str, state: str) -> Callable[[], str]:
@@ -479,14 +482,15 @@ def _register_all() -> None:
         Section("lead_reply", "待回复的线索", lead, _inbox("acknowledged"), _lead_title, _lead_url,
                 action="核查回复", nav="referrals.index", priority=11, more=_leads("inbox", "acknowledged")),
         Section("supervision_answer", "待答复的督办", lead, _supervised,
-                lambda r: f"督办：{_lead_title(r)}", _lead_url, action="答复督办", nav="referrals.index", priority=5,
+                lambda r: _("督办：%(title)s",
+                            title=_lead_title(r)), _lead_url, action="答复督办", nav="referrals.index", priority=5,
                 more=lambda: url_for("referrals.index", box="inbox")),
         Section("lead_accept", "待确认的回复", lead, _outbox("replied"), _lead_title, _lead_url,
                 action="办结或退回补充", nav="referrals.index", priority=20, more=_leads("outbox", "replied")),
         Section("lead_redirect", "被退回的线索", lead, _outbox("returned"), _lead_title, _lead_url,
                 action="改派", nav="referrals.index", priority=21, more=_leads("outbox", "returned")),
         Section("extension_decide", "待审批的延期申请", lead, _extensions,
-                lambda r: f"{_lead_title(r)}（申请延期 {r.days} 个工作日）", _lead_url,
+                lambda r: _("%(title)s（申请延期 %(days)s 个工作日）", title=_lead_title(r), days=r.days), _lead_url,
                 action="审批延期", nav="referrals.index", priority=12,
                 more=_leads("outbox", "acknowledged")),
         Section("police_referral", "移送公安：计时中", "police_referral", _police, _police_title,
@@ -526,7 +530,8 @@ def _register_all() -> None:
                 action="改期", clock="instant", nav="interviews.index", priority=6,
                 more=lambda: url_for("interviews.index")),
         Section("list_missing", "尚未发布两张清单的单位", "agency", _lists_missing,
-                lambda r: f"{r.name}（已发布 {r.published}/{len(LIST_KINDS)}）",
+                lambda r: _("%(name)s（已发布 %(published)s/%(kinds)s）",
+                            name=r.name, published=r.published, kinds=len(LIST_KINDS)),
                 lambda r: url_for("lists.agency", agency_id=r.record_id), action="查看", priority=60,
                 more=lambda: url_for("lists.index")),
     ]:
