@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
 from coord import events
@@ -61,13 +62,15 @@ def _counters(who: Who, ctx: Context) -> sa.Select | None:
 
 
 def _decline_title(row: Any) -> str:
-    who = "会议室" if row.kind == "room" else "参加人员"
+    who = _("会议室") if row.kind == "room" else _("参加人员")
     why = f"：{row.comment[:60]}" if row.comment else ""
-    return f"{row.title}：{who}{row.name or row.email}拒绝参加{why}"
+    return _("%(title)s：%(who)s%(name)s拒绝参加%(why)s", title=row.title, who=who, name=row.name or row.email,
+             why=why)
 
 
 def _counter_title(row: Any) -> str:
-    return f"{row.title}：{row.name or row.email}提议改到 {fmt_local(row.proposed_start, '%m月%d日 %H:%M')}"
+    return _("%(title)s：%(name)s提议改到 %(when)s", title=row.title, name=row.name or row.email,
+             when=fmt_local(row.proposed_start, "%m月%d日 %H:%M"))
 
 
 def interview_agency(interview_id: Any, _data: dict[str, Any]) -> list[int]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext as _
 
 from coord import events
 from coord.extensions import db
@@ -81,17 +82,18 @@ def interview_agencies(interview_id: Any, _data: dict[str, Any]) -> list[int]:
 
 
 register(Section("party_reschedule", "当事人申请改期", "party_response", _reschedule_requests,
-                 lambda r: f"{r.title}（{r.party_name}，原定 {fmt_local(r.due, '%m月%d日 %H:%M')}）",
+                 lambda r: _("%(title)s（%(party)s，原定 %(when)s）", title=r.title, party=r.party_name,
+                             when=fmt_local(r.due, "%m月%d日 %H:%M")),
                  lambda r: url_for("interviews.show", interview_id=r.interview_id) + "#party-answer",
                  action="同意改期或不同意", clock="instant", nav="interviews.index", priority=12,
                  more=lambda: url_for("interviews.index")))
 register(Section("party_proof_review", "待审核的整改材料", "party_proof", _proof,
-                 lambda r: f"{r.title}（{r.party_name}）的整改材料",
+                 lambda r: _("%(title)s（%(party)s）的整改材料", title=r.title, party=r.party_name),
                  lambda r: url_for("interviews.follow_up_list") + f"#follow-up-{r.follow_up_id}",
                  action="审核材料", nav="interviews.follow_up_list", priority=17,
                  more=lambda: url_for("interviews.follow_up_list")))
 register(Section("undertaking_unsigned", "当事人尚未签署的保证承诺书", "interview", _undertakings,
-                 lambda r: f"{r.title}（{r.party_name}）",
+                 lambda r: _("%(title)s（%(party)s）", title=r.title, party=r.party_name),
                  lambda r: url_for("interviews.show", interview_id=r.record_id) + "#party-undertaking",
                  action="提醒签署或登记拒签", priority=45, more=lambda: url_for("minutes.index")))
 for _signal in (events.party_reschedule_requested, events.party_reschedule_answered, events.party_proof_uploaded,
