@@ -15,6 +15,7 @@ from coord.agencies.models import Agency
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
 from coord.interviews.models import FOLLOW_UP_RESULTS, FollowUp, Interview, Party
+from coord.lang import _
 
 # The five flexible measures of policy §四, in its order (the codes the lists and leads use).
 KINDS: dict[str, str] = {
@@ -111,24 +112,24 @@ class Measure(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return KINDS.get(self.kind, self.kind)
+        return _(KINDS.get(self.kind, self.kind))
 
     @property
     def kind_title(self) -> str:
-        return KIND_TITLES.get(self.kind, self.kind)
+        return _(KIND_TITLES.get(self.kind, self.kind))
 
     @property
     def source_label(self) -> str:
-        return SOURCES.get(self.source, self.source)
+        return _(SOURCES.get(self.source, self.source))
 
     @property
     def result_label(self) -> str:
         table = PERSUASION_RESULTS if self.kind == "persuasion" else VISIT_RESULTS
-        return table.get(self.result, "")
+        return _(table[self.result]) if self.result in table else ""
 
     @property
     def channel_label(self) -> str:
-        return CHANNELS.get(self.channel, "")
+        return _(CHANNELS[self.channel]) if self.channel in CHANNELS else ""
 
     @property
     def officer_names(self) -> list[str]:

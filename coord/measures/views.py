@@ -12,6 +12,7 @@ from coord.agencies.models import AGENCY_KINDS, Agency
 from coord.errors import DomainError
 from coord.extensions import db, htmx
 from coord.interviews.models import PARTY_KINDS
+from coord.lang import _
 from coord.measures import documents, services
 from coord.measures.models import CHANNELS, KIND_TITLES, KINDS, PERSUASION_RESULTS, SOURCES, VISIT_RESULTS
 from coord.referrals import storage
@@ -117,7 +118,7 @@ def new():
             raise
         db.session.rollback()
         return _form(kind, values, err.status, err)
-    flash(f"已登记 {measure.number}（{measure.kind_title}）。", "success")
+    flash(_("已登记 %(number)s（%(kind_title)s）。", number=measure.number, kind_title=measure.kind_title), "success")
     return redirect(url_for("measures.show", measure_id=measure.id), 303)
 
 
@@ -156,7 +157,7 @@ def add_files(measure_id: int):
         db.session.rollback()
         flash(err.message, "error")
     else:
-        flash(f"已上传 {len(rows)} 个附件。", "success")
+        flash(_("已上传 %(n)s 个附件。", n=len(rows)), "success")
     return redirect(url_for("measures.show", measure_id=measure_id), 303)
 
 

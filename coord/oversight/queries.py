@@ -25,6 +25,7 @@ from coord.audit.models import AuditEntry
 from coord.errors import DomainError, NotFound
 from coord.extensions import db
 from coord.interviews.models import FollowUp, Interview, InterviewAgency
+from coord.lang import _
 from coord.lists.models import KINDS as LIST_KINDS
 from coord.lists.models import ListVersion
 from coord.measures.models import KINDS as MEASURE_KINDS
@@ -78,7 +79,7 @@ class Period:
         return out
 
     def label(self) -> str:
-        return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
+        return _("%(start)s 至 %(end)s", start=self.start.isoformat(), end=self.end.isoformat())
 
 
 def parse_period(period: str | None = None, date_from: Any = None, date_to: Any = None,
@@ -88,7 +89,7 @@ def parse_period(period: str | None = None, date_from: Any = None, date_to: Any 
     if period:
         text = str(period).strip()
         if not (text.isdigit() and len(text) == 4 and 2000 <= int(text) <= 2100):
-            raise DomainError("考核期间应写作四位年份，如 2026。", field="period")
+            raise DomainError(_("考核期间应写作四位年份，如 2026。"), field="period")
         year = int(text)
         return Period(date(year, 1, 1), date(year, 12, 31))
 
@@ -100,15 +101,15 @@ def parse_period(period: str | None = None, date_from: Any = None, date_to: Any 
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            raise DomainError("日期格式应为 YYYY-MM-DD。", field=name) from None
+            raise DomainError(_("日期格式应为 YYYY-MM-DD。"), field=name) from None
 
     start = as_date(date_from, "from") or today.replace(month=1, day=1)
     end = as_date(date_to, "to") or max(today, start)
     if end < start:
-        raise DomainError("结束日期不能早于开始日期。", field="to")
+        raise DomainError(_("结束日期不能早于开始日期。"), field="to")
     result = Period(start, end)
     if len(result.months()) > MAX_MONTHS:
-        raise DomainError(f"统计期间最长 {MAX_MONTHS} 个月。", field="from")
+        raise DomainError(_("统计期间最长 %(MAX_MONTHS)s 个月。", MAX_MONTHS=MAX_MONTHS), field="from")
     return result
 
 
@@ -126,10 +127,10 @@ def agencies_for(actor: Any, agency_id: Any = None, agency_kind: str = "", *, en
         try:
             stmt = stmt.where(Agency.id == int(agency_id))
         except (TypeError, ValueError):
-            raise DomainError("请选择有效的单位。", field="agency_id") from None
+            raise DomainError(_("请选择有效的单位。"), field="agency_id") from None
     if agency_kind:
         if agency_kind not in AGENCY_KINDS:
-            raise DomainError("单位类别无效。", field="agency_kind")
+            raise DomainError(_("单位类别无效。"), field="agency_kind")
         stmt = stmt.where(Agency.kind == agency_kind)
     return list(db.session.execute(stmt).scalars())
 
@@ -400,7 +401,7 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
 
     today = today or local_today()
     if not actor.is_office and agency_ids != [actor.agency_id]:
-        raise NotFound("记录不存在或您无权查看。")
+        raise NotFound(_("记录不存在或您无权查看。"))
     s, e = period.start_at, period.end_at
 
     def of(column: Any) -> list[Any]:
@@ -446,7 +447,7 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
                                                 f"（{v.result_label}）", url_for("measures.show", measure_id=m.id),
                                   v.agency.name))
         return out, len(rows)
-    raise DomainError("统计项无效。", field="metric")
+    raise DomainError(_("统计项无效。"), field="metric")
 
 
 def _agency_names(ids: set[int]) -> dict[int, str]:

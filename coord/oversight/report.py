@@ -10,6 +10,7 @@ from coord.agencies.models import Agency
 from coord.documents import numbering, render_pdf
 from coord.errors import DomainError
 from coord.extensions import db
+from coord.lang import _
 from coord.oversight.assessment import Assessment
 from coord.timeutil import local_datetime, local_today
 
@@ -20,7 +21,7 @@ def _office(actor: Any) -> Agency:
     if agency is None:
         agency = db.session.execute(sa.select(Agency).where(Agency.code == "sfj")).scalar_one_or_none()
     if agency is None:
-        raise DomainError("找不到领导小组办公室所在单位。")
+        raise DomainError(_("找不到领导小组办公室所在单位。"))
     return agency
 
 

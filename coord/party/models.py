@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
+from coord.lang import _
 
 ANSWERS: dict[str, str] = {"confirmed": "确认参加", "reschedule_requested": "申请改期"}
 # A reschedule request is open until the organiser accepts a time or declines; a confirmation is noted.
@@ -84,11 +85,11 @@ class PartyResponse(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return ANSWERS.get(self.kind, self.kind)
+        return _(ANSWERS.get(self.kind, self.kind))
 
     @property
     def status_label(self) -> str:
-        return ANSWER_STATUSES.get(self.status, self.status)
+        return _(ANSWER_STATUSES.get(self.status, self.status))
 
     @property
     def start_instants(self) -> list[datetime]:
@@ -122,7 +123,7 @@ class PartyProof(db.Model):
 
     @property
     def status_label(self) -> str:
-        return PROOF_STATUSES.get(self.status, self.status)
+        return _(PROOF_STATUSES.get(self.status, self.status))
 
 
 class PartyProofFile(db.Model):
@@ -186,7 +187,7 @@ class PartyFeedback(db.Model):
 
     @property
     def stage_label(self) -> str:
-        return STAGES.get(self.stage, self.stage)
+        return _(STAGES.get(self.stage, self.stage))
 
 
 class IntegrityReport(db.Model):
@@ -204,4 +205,4 @@ class IntegrityReport(db.Model):
 
     @property
     def stage_label(self) -> str:
-        return STAGES.get(self.stage, self.stage)
+        return _(STAGES.get(self.stage, self.stage))
