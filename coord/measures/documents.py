@@ -80,4 +80,4 @@ def document_pdf(actor: Any, measure_id: Any, slug: str) -> tuple[str, bytes]:
     number = numbering.number_for(measure.agency, kind, "measure", measure.id, measure.measure_on.year, actor=actor)
     data = render_pdf(TEMPLATES[kind], context(measure, kind, number))
     db.session.commit()
-    return f"{numbering.KINDS[kind][1]}-{measure.number}.pdf", data
+    return f"{_(numbering.KINDS[kind][1])}-{measure.number}.pdf", data

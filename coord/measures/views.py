@@ -9,10 +9,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 
 from coord.agencies.models import AGENCY_KINDS, Agency
+from coord.documents import document_locale
 from coord.errors import DomainError
 from coord.extensions import db, htmx
 from coord.interviews.models import PARTY_KINDS
-from coord.lang import _
+from coord.lang import _, request_locale
 from coord.measures import documents, services
 from coord.measures.models import CHANNELS, KIND_TITLES, KINDS, PERSUASION_RESULTS, SOURCES, VISIT_RESULTS
 from coord.referrals import storage
@@ -175,5 +176,6 @@ def download(file_id: int):
 @bp.get("/<int:measure_id>/<any('prompt-letter','mediation-agreement','correction-order'):slug>.pdf")
 @login_required
 def document(measure_id: int, slug: str):
-    name, data = documents.document_pdf(current_user, measure_id, slug)
+    with document_locale(request_locale()):  # English copy for an English reader; the 文号 is the same
+        name, data = documents.document_pdf(current_user, measure_id, slug)
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name)

@@ -22,18 +22,18 @@ from coord.audit import services as audit
 from coord.dbtypes import write_lock
 from coord.errors import DomainError
 from coord.extensions import db
-from coord.lang import _
+from coord.lang import N_, _
 from coord.oversight import queries
 from coord.oversight.models import AssessmentRules
 from coord.timeutil import local_datetime, local_today
 
 # The indicators the office can weight: key -> (label, what it counts)
 CATALOGUE: dict[str, tuple[str, str]] = {
-    "lists_published": ("两张清单按时编制公布", "正面、负面清单于规定日期前发布的比例（两张各占一半）"),
-    "ack_on_time_rate": ("线索按时签收率", "按时签收件数 ÷ 已签收件数（期间内收到的线索）"),
-    "reply_on_time_rate": ("线索按时回复率", "按时回复件数 ÷ 已回复件数（期间内收到的线索）"),
-    "follow_ups_rectified": ("回访整改率", "回访已整改件数 ÷ 期间内回访件数"),
-    "party_satisfaction": ("当事人满意度", "当事人评价（当事人端上线后提供；此前无数据，记 0 分）"),
+    "lists_published": (N_("两张清单按时编制公布"), N_("正面、负面清单于规定日期前发布的比例（两张各占一半）")),
+    "ack_on_time_rate": (N_("线索按时签收率"), N_("按时签收件数 ÷ 已签收件数（期间内收到的线索）")),
+    "reply_on_time_rate": (N_("线索按时回复率"), N_("按时回复件数 ÷ 已回复件数（期间内收到的线索）")),
+    "follow_ups_rectified": (N_("回访整改率"), N_("回访已整改件数 ÷ 期间内回访件数")),
+    "party_satisfaction": (N_("当事人满意度"), N_("当事人评价（当事人端上线后提供；此前无数据，记 0 分）")),
 }
 DEFAULT_RULES: dict[str, Any] = {
     "total": 100,

@@ -25,7 +25,7 @@ from coord.audit.models import AuditEntry
 from coord.errors import DomainError, NotFound
 from coord.extensions import db
 from coord.interviews.models import FollowUp, Interview, InterviewAgency
-from coord.lang import _
+from coord.lang import N_, _
 from coord.lists.models import KINDS as LIST_KINDS
 from coord.lists.models import ListVersion
 from coord.measures.models import KINDS as MEASURE_KINDS
@@ -45,10 +45,11 @@ METRICS: tuple[str, ...] = (
 )
 LABELS: dict[str, str] = {
     **{f"measures.{k}": v for k, v in MEASURE_KINDS.items()},
-    "leads.received": "收到线索", "leads.ack_on_time": "按时签收", "leads.reply_on_time": "按时回复",
-    "leads.returned": "退单", "leads.overdue": "超期", "leads.supervised": "督办",
-    "leads.acknowledged": "已签收", "leads.replied": "已回复",
-    "interviews_held": "举行约谈", "follow_ups.rectified": "回访已整改", "follow_ups.not_rectified": "回访未整改",
+    "leads.received": N_("收到线索"), "leads.ack_on_time": N_("按时签收"), "leads.reply_on_time": N_("按时回复"),
+    "leads.returned": N_("退单"), "leads.overdue": N_("超期"), "leads.supervised": N_("督办"),
+    "leads.acknowledged": N_("已签收"), "leads.replied": N_("已回复"),
+    "interviews_held": N_("举行约谈"),
+    "follow_ups.rectified": N_("回访已整改"), "follow_ups.not_rectified": N_("回访未整改"),
 }
 MAX_MONTHS = 36
 

@@ -11,9 +11,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from coord.agencies.models import AGENCY_KINDS
+from coord.documents import document_locale
 from coord.errors import DomainError
 from coord.extensions import db
-from coord.lang import _
+from coord.lang import _, request_locale
 from coord.measures.models import KINDS as MEASURE_KINDS
 from coord.oversight import assessment, export, queries, report
 from coord.oversight.queries import LABELS, LEAD_METRICS, drill_url
@@ -145,7 +146,8 @@ def assessment_pdf():
     if not current_user.is_office:
         abort(403)  # the 通报 is the office's document about every agency
     result, _rows = _assessment(request.args)
-    name, data = report.report_pdf(current_user, result)
+    with document_locale(request_locale()):
+        name, data = report.report_pdf(current_user, result)
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name)
 
 

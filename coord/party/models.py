@@ -8,14 +8,16 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
-from coord.lang import _
+from coord.lang import N_, _
 
-ANSWERS: dict[str, str] = {"confirmed": "确认参加", "reschedule_requested": "申请改期"}
+ANSWERS: dict[str, str] = {"confirmed": N_("确认参加"), "reschedule_requested": N_("申请改期")}
 # A reschedule request is open until the organiser accepts a time or declines; a confirmation is noted.
-ANSWER_STATUSES: dict[str, str] = {"open": "待答复", "accepted": "已同意改期", "declined": "不同意改期",
-                                   "noted": "已确认", "withdrawn": "已撤回"}
-PROOF_STATUSES: dict[str, str] = {"submitted": "待审核", "accepted": "已通过（已整改）", "more_requested": "需补充材料"}
-STAGES: dict[str, str] = {"interview": "约谈后", "follow_up": "回访后"}
+ANSWER_STATUSES: dict[str, str] = {"open": N_("待答复"), "accepted": N_("已同意改期"), "declined": N_("不同意改期"),
+                                   "noted": N_("已确认"), "withdrawn": N_("已撤回")}
+PROOF_STATUSES: dict[str, str] = {
+    "submitted": N_("待审核"), "accepted": N_("已通过（已整改）"), "more_requested": N_("需补充材料"),
+}
+STAGES: dict[str, str] = {"interview": N_("约谈后"), "follow_up": N_("回访后")}
 
 
 class PartyLink(db.Model):

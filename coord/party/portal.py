@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from coord.accounts.models import User
 from coord.agencies.models import Agency
 from coord.dbtypes import utcnow
+from coord.documents import document_locale
 from coord.errors import DomainError
 from coord.extensions import db, limiter
 from coord.lang import _, request_locale
@@ -271,14 +272,17 @@ def notice_pdf(token: str):
     interview = access.interview
     if interview.start_at is None or interview.status not in ("scheduled", "held"):
         raise DomainError(_("约谈通知书暂不可下载。"))
-    return _pdf(*minutes_services.notice_document(interview))
+    with document_locale(request_locale()):
+        return _pdf(*minutes_services.notice_document(interview))
 
 
 @portal.get("/<token>/undertaking.pdf")
 @wrong_guesses
 def undertaking_pdf(token: str):
     services.record_view(token, _ip(), "下载保证承诺书")
-    return _pdf(*undertaking.document_for_party(token))
+    # The party reads it in their language; what is signed and kept is always the Chinese document.
+    with document_locale(request_locale()):
+        return _pdf(*undertaking.document_for_party(token))
 
 
 @portal.get("/<token>/files/<file_id>")
