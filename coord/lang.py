@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _gettext
 
 
-def _(text: str, **values: object) -> str:
+def _(text: str, /, **values: object) -> str:
     if has_request_context():
         return _gettext(text, **values)
     return text % values if values else text
