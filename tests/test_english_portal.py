@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
+from coord.documents.models import DocumentNumber
 from coord.extensions import db
 from coord.measures import services as measures
 from tests import pdf_tools
@@ -46,6 +48,23 @@ def test_the_portal_of_a_held_interview_in_english_shows_no_chinese_but_the_data
     assert not found, "Chinese left in English:\n" + "\n".join(f"{k}: {v}" for k, v in found.items())
     html = client.get(f"/p/{token}").get_data(as_text=True)
     assert '<html lang="en">' in html and "Rectification items" in html and "Undertaking" in html
+
+
+def test_the_portal_error_pages_in_english(app, client):
+    """What a party sees with a wrong link or code (the walk follows only pages that answer 200)."""
+    _english(client)
+    data = stored_texts()
+    wrong_link = client.get("/p/not-a-token")
+    html = client.get("/p/").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    wrong_code = client.post("/p/", data={"csrf_token": csrf, "code": "ABCD-EFGH"})
+    no_csrf = client.post("/p/", data={"code": "ABCD-EFGH"})
+    assert (wrong_link.status_code, wrong_code.status_code, no_csrf.status_code) == (404, 404, 400)
+    for resp in (wrong_link, wrong_code, no_csrf):
+        left, _links = chinese_left(resp.get_data(as_text=True), data)
+        assert not left, (resp.status_code, left)
+    assert "This link is not valid" in wrong_link.get_data(as_text=True)
+    assert "The access code is not correct" in wrong_code.get_data(as_text=True)
 
 
 def test_the_portal_before_the_interview_in_english_offers_confirm_and_another_time(app, client):
@@ -101,9 +120,9 @@ def test_the_interview_notice_in_english_has_english_labels_and_the_chinese_stay
     text = pdf_tools.text(english.data)
     assert "Interview Notice" in text and "Please bring" in text and "Contact" in text
     assert not _chinese_in_pdf(english.data)
-    # Same 文号 in both: the number is the document's, given once.
-    number = re.search(r"\S+〔\d{4}〕\d+号", pdf_tools.compact(pdf_tools.text(chinese.data))).group(0)
-    assert number in pdf_tools.compact(text)
+    # Same 文号 in both: the number is the document's, given once, and stays as issued.
+    number = db.session.execute(sa.select(DocumentNumber.number).where(DocumentNumber.kind == "notice")).scalar_one()
+    assert number in pdf_tools.compact(pdf_tools.text(chinese.data)) and number in pdf_tools.compact(text)
     # And Chinese again for a Chinese reader, from the cache.
     client.set_cookie("lang", "zh_CN")
     assert client.get(f"/p/{token}/notice.pdf").data == chinese.data
@@ -125,13 +144,13 @@ def test_the_undertaking_reads_in_english_but_what_is_signed_is_the_chinese_docu
     ("mediation", "correction-order", "Order to Correct"),
 ])
 def test_a_measure_document_in_english_has_english_labels(app, client, kind, slug, title):
-    measure = measures.create(user_by_name("scjg_officer"), measure_data(kind))
+    measure_id = measures.create(user_by_name("scjg_officer"), measure_data(kind)).id
     db.session.remove()
     login(client, "scjg_officer")
-    chinese = client.get(f"/measures/{measure.id}/{slug}.pdf")
+    chinese = client.get(f"/measures/{measure_id}/{slug}.pdf")
     assert chinese.status_code == 200, chinese.get_data(as_text=True)[:300]
     assert title not in pdf_tools.text(chinese.data)
-    english = client.get(f"/measures/{measure.id}/{slug}.pdf?lang=en")
+    english = client.get(f"/measures/{measure_id}/{slug}.pdf?lang=en")
     assert english.status_code == 200 and english.data != chinese.data
     assert title in pdf_tools.text(english.data)
     assert not _chinese_in_pdf(english.data)

@@ -143,7 +143,7 @@ def _en_datetime(value: dt.datetime | None) -> Markup:
     return _unbroken(f"{en_date_text(value)}, {en_time_text(value)}" if value else "")
 
 
-def _attendance_en(text: str) -> str:
+def attendance_en(text: str) -> str:
     """The notice's attendance line (written in Chinese by the interviews feature) in English: the names
     stay, the sentence around them is translated."""
     import re
@@ -176,7 +176,7 @@ _env_en = _environment(ChoiceLoader([FileSystemLoader(str(DOCUMENTS_DIR / "en"))
                                      FileSystemLoader(str(DOCUMENTS_DIR))]))
 # The English copy writes dates and list numbers the English way under the same filter names.
 _env_en.filters.update(cn_date=_en_date, cn_time=_en_time, cn_datetime=_en_datetime, cn_number=str,
-                       attendance_en=_attendance_en)
+                       attendance_en=attendance_en)
 _en_catalogue: Any = None
 
 LOCALES = ("zh_CN", "en")

@@ -21,6 +21,7 @@ from coord.accounts.models import User
 from coord.agencies.models import Agency
 from coord.dbtypes import utcnow
 from coord.documents import document_locale
+from coord.documents.pdf import attendance_en
 from coord.errors import DomainError
 from coord.extensions import db, limiter
 from coord.lang import _, request_locale
@@ -28,7 +29,7 @@ from coord.minutes import services as minutes_services
 from coord.party import answers, feedback, links, proofs, queries, services, undertaking
 from coord.party.models import STAGES
 from coord.referrals import storage
-from coord.timeutil import isoformat_local, local_today
+from coord.timeutil import isoformat_local, local_today, to_local
 
 portal = Blueprint("portal", __name__, url_prefix="/p")
 
@@ -293,6 +294,26 @@ def proof_file(token: str, file_id: str):
     resp = Response(data, mimetype=row.content_type.split(";")[0])
     resp.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(row.filename)}"
     return resp
+
+
+_WEEKDAYS_CN = "一二三四五六日"
+
+
+@portal.app_template_filter("party_slot")
+def party_slot(value: datetime | None) -> str:
+    """2026-12-03（周四）09:00, or 2026-12-03 (Thu) 09:00 for an English reader; local time."""
+    if value is None:
+        return ""
+    local = to_local(value)
+    if request_locale() == "en":
+        return f"{local:%Y-%m-%d} ({('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')[local.weekday()]}) {local:%H:%M}"
+    return f"{local:%Y-%m-%d}（周{_WEEKDAYS_CN[local.weekday()]}）{local:%H:%M}"
+
+
+@portal.app_template_filter("party_attendance")
+def party_attendance(text: str) -> str:
+    """The notice's attendance line (written in Chinese by the interviews feature), the names kept."""
+    return attendance_en(text) if request_locale() == "en" else text
 
 
 @portal.app_template_filter("deadline_cn")
