@@ -174,3 +174,35 @@ def test_the_assessment_report_and_export_in_english(app, client):
     client.set_cookie("lang", "zh_CN")
     sheet = load_workbook(io.BytesIO(client.get("/oversight/assessment.xlsx?period=2026").data)).active
     assert [c.value for c in sheet[2]][:3] == ["名次", "单位", "得分"]
+
+
+# --- forms and messages -------------------------------------------------------------------------
+
+def test_a_refused_measure_form_and_the_flash_after_saving_are_in_english(app, client):
+    from tests.conftest import csrf_token
+
+    login(client, "scjg_officer")
+    _english(client)
+    token = csrf_token(client, "/measures/new?kind=persuasion")
+    form = {"csrf_token": token, "kind": "persuasion", "date": "2026-11-10", "matter": "未按规定公示营业执照",
+            "officer_ids": str(user_by_name("scjg_officer").id), "party_kind": "organisation",
+            "party_name": "重庆磁器口某某商贸有限公司", "party_credit_code": "91500106MA5U7X8Y9Q", "behaviour": ""}
+    refused = client.post("/measures/new", data=form)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "Please fill in: Conduct the party was persuaded to stop." in page
+    # The page's own part (the navigation around it is base.html's, checked by the English walk).
+    own = page[page.index("<h1>"):page.index("</form>")]
+    left, _links = chinese_left(own, [*stored_texts(), *(v for v in form.values() if v)])
+    assert not left, left
+    saved = client.post("/measures/new", data={**form, "behaviour": "营业执照未置于醒目位置", "result": "corrected"})
+    assert saved.status_code == 303
+    shown = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert re.search(r"Entered TZ\d{10} \(Persuasion\)\.", shown), shown[:2000]
+    # What was stored stays Chinese: the audit entry names the measure in Chinese.
+    from coord.audit.models import AuditEntry
+
+    db.session.remove()
+    summary = db.session.execute(sa.select(AuditEntry.summary).where(AuditEntry.action == "measure.create")
+                                 .order_by(AuditEntry.id.desc())).scalars().first()
+    assert "登记行政劝导" in summary

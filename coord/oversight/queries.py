@@ -421,7 +421,7 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
                     .order_by(Lead.referred_at))
         total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
         rows = db.session.execute(stmt.limit(limit)).unique().all()
-        return [Record(at, f"{lead.number}：{lead.party_name}，{lead.matter}（{lead.state_label}）",
+        return [Record(at, f"{lead.number}：{lead.party_name}，{lead.matter}（{_(lead.state_label)}）",
                        url_for("referrals.show", lead_id=lead.id), lead.to_agency.name) for lead, at in rows], total
     if metric == "interviews_held":
         stmt = (sa.select(Interview, InterviewAgency.agency_id)
@@ -440,12 +440,13 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
         out = []
         for v in rows[:limit]:
             if v.interview_id:
-                out.append(Record(v.visited_at, f"{v.interview.party.name}：{v.item.requirement}（{v.result_label}）",
-                                  url_for("interviews.show", interview_id=v.interview_id), v.agency.name))
+                title = f"{v.interview.party.name}：{v.item.requirement}（{_(v.result_label)}）"
+                out.append(Record(v.visited_at, title, url_for("interviews.show", interview_id=v.interview_id),
+                                  v.agency.name))
             else:
                 m = v.observed_measure
                 out.append(Record(v.visited_at, f"{m.party.name}：{m.observation_requirement or m.matter}"
-                                                f"（{v.result_label}）", url_for("measures.show", measure_id=m.id),
+                                                f"（{_(v.result_label)}）", url_for("measures.show", measure_id=m.id),
                                   v.agency.name))
         return out, len(rows)
     raise DomainError(_("统计项无效。"), field="metric")
