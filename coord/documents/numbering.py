@@ -23,17 +23,18 @@ from coord.agencies.models import Agency
 from coord.dbtypes import write_lock
 from coord.documents.models import DocumentCounter, DocumentNumber
 from coord.extensions import db
+from coord.lang import N_
 
 # kind -> (the character(s) for the kind in the number, the document's name)
 KINDS: dict[str, tuple[str, str]] = {
-    "notice": ("约通", "约谈通知书"),
-    "minutes": ("约", "约谈笔录"),
-    "undertaking": ("诺", "保证承诺书"),
-    "police_referral": ("移", "涉嫌犯罪案件移送书"),
-    "prompt_letter": ("提", "提示函"),
-    "mediation_agreement": ("调", "调解协议书"),
-    "correction_order": ("责改", "责令改正通知书"),
-    "report": ("通", "柔性执法工作情况通报"),
+    "notice": ("约通", N_("约谈通知书")),
+    "minutes": ("约", N_("约谈笔录")),
+    "undertaking": ("诺", N_("保证承诺书")),
+    "police_referral": ("移", N_("涉嫌犯罪案件移送书")),
+    "prompt_letter": ("提", N_("提示函")),
+    "mediation_agreement": ("调", N_("调解协议书")),
+    "correction_order": ("责改", N_("责令改正通知书")),
+    "report": ("通", N_("柔性执法工作情况通报")),
 }
 
 

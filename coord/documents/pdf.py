@@ -17,11 +17,12 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from coord.errors import DomainError
@@ -106,19 +107,109 @@ def _cn_number(value: int) -> str:
     return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[units] if units else "")
 
 
-_env = Environment(
-    loader=FileSystemLoader(str(DOCUMENTS_DIR)),
-    autoescape=select_autoescape(("html",), default_for_string=True),
-    undefined=StrictUndefined,  # a field missing from an official document is a bug, not a blank
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+# --- English: a reading copy ----------------------------------------------------------------------
+# The official format is Chinese and stays the default (and the only one stored or mailed). A user who
+# chose English gets the same document with English headings, labels and wording from
+# `templates/documents/en/` (a template without an English version falls back to the Chinese one);
+# the data (names, matters, 文号) stays as entered.
+
+def en_date_text(value: dt.date | dt.datetime | None) -> str:
+    """5 March 2026."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = _local(value)
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def en_time_text(value: dt.datetime | None) -> str:
+    """9:05."""
+    return f"{_local(value):%H:%M}" if value is not None else ""
+
+
+def _en_date(value: dt.date | dt.datetime | None) -> Markup:
+    return _unbroken(en_date_text(value))
+
+
+def _en_time(value: dt.datetime | None) -> Markup:
+    return _unbroken(en_time_text(value))
+
+
+def _en_datetime(value: dt.datetime | None) -> Markup:
+    return _unbroken(f"{en_date_text(value)}, {en_time_text(value)}" if value else "")
+
+
+def attendance_en(text: str) -> str:
+    """The notice's attendance line (written in Chinese by the interviews feature) in English: the names
+    stay, the sentence around them is translated."""
+    import re
+
+    if text == "请你单位法定代表人或主要负责人参加，可委托相关负责人（须持授权委托书）。":
+        return ("Your legal representative or principal person in charge should attend; another person in charge "
+                "may attend in their place with a letter of authorisation.")
+    found = re.fullmatch(r"请(.+)准时参加。", text)
+    if found is None:
+        return text
+    names = re.sub(r"（([^（）]*)）", r" (\1)", found.group(1)).replace("、", ", ")
+    return f"{names}: please attend on time."
+
+
+def _environment(loader: Any) -> Environment:
+    return Environment(
+        loader=loader,
+        autoescape=select_autoescape(("html",), default_for_string=True),
+        undefined=StrictUndefined,  # a field missing from an official document is a bug, not a blank
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+
+
+_env = _environment(FileSystemLoader(str(DOCUMENTS_DIR)))
 _env.filters.update(cn_date=_cn_date, cn_time=_cn_time, cn_datetime=_cn_datetime, cn_number=_cn_number)
+_env.install_null_translations(newstyle=True)
+_env_en = _environment(ChoiceLoader([FileSystemLoader(str(DOCUMENTS_DIR / "en")),
+                                     FileSystemLoader(str(DOCUMENTS_DIR))]))
+# The English copy writes dates and list numbers the English way under the same filter names.
+_env_en.filters.update(cn_date=_en_date, cn_time=_en_time, cn_datetime=_en_datetime, cn_number=str,
+                       attendance_en=attendance_en)
+_en_catalogue: Any = None
+
+LOCALES = ("zh_CN", "en")
+# The language of documents produced in this context: Chinese unless a view that answers a user who chose
+# English says otherwise (`with document_locale("en"): ...`). Stored, signed or mailed documents are
+# produced outside such a block and so stay Chinese.
+_locale: ContextVar[str] = ContextVar("document_locale", default="zh_CN")
 
 
-def render_html(template: str, context: dict[str, Any]) -> str:
-    """The HTML of a document template (name relative to `templates/documents/`)."""
-    return _env.get_template(template).render(**context)
+@contextmanager
+def document_locale(locale: str) -> Iterator[None]:
+    token = _locale.set(locale if locale in LOCALES else "zh_CN")
+    try:
+        yield
+    finally:
+        _locale.reset(token)
+
+
+def _english() -> Environment:
+    global _en_catalogue
+    if _en_catalogue is None:
+        from babel.support import Translations
+
+        _en_catalogue = Translations.load(str(PACKAGE_DIR / "translations"), ["en"], domain="messages")
+        _env_en.install_gettext_translations(_en_catalogue, newstyle=True)
+    return _env_en
+
+
+def render_html(template: str, context: dict[str, Any], locale: str | None = None) -> str:
+    """The HTML of a document template (name relative to `templates/documents/`), in `locale`
+    (default: the context's document locale, Chinese)."""
+    env = _english() if (locale or _locale.get()) == "en" else _env
+    return env.get_template(template).render(**context)
 
 
 # --- fonts, fetching, warnings -----------------------------------------------------------------
@@ -234,13 +325,15 @@ def _missing_glyph_message(chars: list[str]) -> str:
 
 # --- rendering and the cache -------------------------------------------------------------------
 
-def cache_key(html: str, variant: str | None) -> str:
+def cache_key(html: str, variant: str | None, locale: str = "zh_CN") -> str:
     """SHA-256 of everything that decides the bytes: the HTML (template, styles and context
-    are all in it), the variant, the WeasyPrint version and this renderer's version."""
+    are all in it), the variant, the language, the WeasyPrint version and this renderer's version.
+    (Chinese adds nothing, so the keys of documents cached before English existed still hold.)"""
     import weasyprint
 
     digest = hashlib.sha256()
-    for part in (RENDERER_VERSION, weasyprint.__version__, variant or "pdf", html):
+    parts = (RENDERER_VERSION, weasyprint.__version__, variant or "pdf", html)
+    for part in parts if locale == "zh_CN" else (*parts, f"locale={locale}"):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
@@ -308,11 +401,16 @@ def default_cache_dir() -> Path | None:
     return Path(configured) if configured else Path(current_app.instance_path) / "pdf-cache"
 
 
-def render_pdf(template: str, context: dict[str, Any], *, pdfa: bool = False, use_cache: bool = True) -> bytes:
-    """Render `templates/documents/<template>` with `context` to PDF (PDF/A-2b when `pdfa`).
+def render_pdf(template: str, context: dict[str, Any], *, pdfa: bool = False, use_cache: bool = True,
+               locale: str | None = None) -> bytes:
+    """Render `templates/documents/<template>` with `context` to PDF (PDF/A-2b when `pdfa`), in `locale`
+    (default: the document locale of the context, Chinese unless `document_locale` says otherwise).
 
     Raises `DocumentError` (Chinese message) for a character no font covers or a resource
-    outside our own files. Cached under instance/pdf-cache by the hash of the input.
+    outside our own files. Cached under instance/pdf-cache by the hash of the input and the locale,
+    so a Chinese document is never served for an English request or the other way round.
     """
-    html = render_html(template, context)
-    return html_to_pdf(html, pdfa=pdfa, cache_dir=default_cache_dir() if use_cache else None)
+    locale = locale or _locale.get()
+    html = render_html(template, context, locale)
+    key = cache_key(html, PDFA_VARIANT if pdfa else None, locale)
+    return html_to_pdf(html, pdfa=pdfa, cache_dir=default_cache_dir() if use_cache else None, key=key)

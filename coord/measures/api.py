@@ -7,7 +7,9 @@ from flask import Response, g, request
 from marshmallow import Schema, fields
 
 from coord.api import API_PREFIX, api_blueprint, current_api_user
+from coord.documents import document_locale
 from coord.interviews.api import PartyInput
+from coord.lang import request_locale
 from coord.lists import services as lists
 from coord.measures import documents, services
 from coord.referrals import storage
@@ -205,7 +207,8 @@ def download(file_id: int):
 @blp.doc(security=SECURITY, responses={"200": {"description": "PDF", "content": {"application/pdf": {}}}})
 def document(measure_id: int, slug: str):
     """提示函 (notice_advice), 调解协议书 and 责令改正通知书 (mediation), with their 文号."""
-    name, data = documents.document_pdf(current_api_user(), measure_id, slug)
+    with document_locale(request_locale()):  # ?lang=en: the English reading copy
+        name, data = documents.document_pdf(current_api_user(), measure_id, slug)
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response

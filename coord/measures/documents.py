@@ -8,6 +8,7 @@ from typing import Any
 from coord.documents import numbering, render_pdf
 from coord.errors import DomainError, NotFound
 from coord.extensions import db
+from coord.lang import _
 from coord.measures import services
 from coord.measures.models import Measure
 from coord.timeutil import local_datetime
@@ -32,20 +33,19 @@ def _contact(measure: Measure) -> dict[str, str]:
     officer = next((o.user for o in measure.officers if o.user.phone), None)
     phone = officer.phone if officer else measure.agency.phone
     if not phone:
-        raise DomainError("文书须写明联系人的联系电话：请先在执法人员账号或单位名录"
-                          f"（{measure.agency.name}）中登记联系电话。",
-                          field="phone")
+        raise DomainError(_("文书须写明联系人的联系电话：请先在执法人员账号或单位名录（%(name)s）中登记联系电话。",
+                            name=measure.agency.name), field="phone")
     name = officer.display_name if officer else (measure.officer_names[0] if measure.officers else "")
     return {"name": name or measure.agency.official_name, "phone": phone}
 
 
 def _check(measure: Measure, kind: str) -> None:
     if kind not in measure.documents:
-        raise NotFound(f"{measure.kind_label}措施没有该文书。")
+        raise NotFound(_("%(kind_label)s措施没有该文书。", kind_label=measure.kind_label))
     if kind == "mediation_agreement" and not measure.agreement_reached:
-        raise DomainError("未达成调解协议，不能制作调解协议书。")
+        raise DomainError(_("未达成调解协议，不能制作调解协议书。"))
     if kind == "correction_order" and measure.correction_deadline is None:
-        raise DomainError("责令改正通知书须写明改正期限：请登记纠错期限后再制作。")
+        raise DomainError(_("责令改正通知书须写明改正期限：请登记纠错期限后再制作。"))
 
 
 def context(measure: Measure, kind: str, number: str) -> dict[str, Any]:
@@ -73,11 +73,11 @@ def document_pdf(actor: Any, measure_id: Any, slug: str) -> tuple[str, bytes]:
     measure = services.get(actor, measure_id)
     kind = SLUGS.get(slug)
     if kind is None:
-        raise NotFound("文书不存在。")
+        raise NotFound(_("文书不存在。"))
     _check(measure, kind)
     if kind != "mediation_agreement":
         _contact(measure)  # refuse before a number is given
     number = numbering.number_for(measure.agency, kind, "measure", measure.id, measure.measure_on.year, actor=actor)
     data = render_pdf(TEMPLATES[kind], context(measure, kind, number))
     db.session.commit()
-    return f"{numbering.KINDS[kind][1]}-{measure.number}.pdf", data
+    return f"{_(numbering.KINDS[kind][1])}-{measure.number}.pdf", data

@@ -15,30 +15,33 @@ from coord.agencies.models import Agency
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
 from coord.interviews.models import FOLLOW_UP_RESULTS, FollowUp, Interview, Party
+from coord.lang import N_, _
 
 # The five flexible measures of policy §四, in its order (the codes the lists and leads use).
 KINDS: dict[str, str] = {
-    "persuasion": "劝导",
-    "notice_advice": "告知建议",
-    "interview": "约谈告诫",
-    "mediation": "调解纠错",
-    "follow_up": "回访",
+    "persuasion": N_("劝导"),
+    "notice_advice": N_("告知建议"),
+    "interview": N_("约谈告诫"),
+    "mediation": N_("调解纠错"),
+    "follow_up": N_("回访"),
 }
 KIND_TITLES: dict[str, str] = {
-    "persuasion": "行政劝导",
-    "notice_advice": "行政告知建议",
-    "interview": "行政约谈告诫",
-    "mediation": "行政调解纠错",
-    "follow_up": "行政回访",
+    "persuasion": N_("行政劝导"),
+    "notice_advice": N_("行政告知建议"),
+    "interview": N_("行政约谈告诫"),
+    "mediation": N_("行政调解纠错"),
+    "follow_up": N_("行政回访"),
 }
-PERSUASION_RESULTS: dict[str, str] = {"stopped": "已停止", "corrected": "已改正", "refused": "拒不改正"}
+PERSUASION_RESULTS: dict[str, str] = {"stopped": N_("已停止"), "corrected": N_("已改正"), "refused": N_("拒不改正")}
 CHANNELS: dict[str, str] = {
-    "written": "书面送达", "in_person": "当面告知", "phone": "电话告知", "sms": "短信", "online": "政务平台或网络",
-    "other": "其他方式",
+    "written": N_("书面送达"), "in_person": N_("当面告知"),
+    "phone": N_("电话告知"), "sms": N_("短信"), "online": N_("政务平台或网络"),
+    "other": N_("其他方式"),
 }
 VISIT_RESULTS = FOLLOW_UP_RESULTS
 SOURCES: dict[str, str] = {
-    "manual": "人工登记", "lead": "线索回复自动登记", "interview": "约谈自动登记", "visit": "回访任务自动登记",
+    "manual": N_("人工登记"), "lead": N_("线索回复自动登记"),
+    "interview": N_("约谈自动登记"), "visit": N_("回访任务自动登记"),
 }
 # The documents each kind can produce (coord.documents.numbering kinds).
 DOCUMENTS: dict[str, tuple[str, ...]] = {
@@ -111,24 +114,24 @@ class Measure(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return KINDS.get(self.kind, self.kind)
+        return _(KINDS.get(self.kind, self.kind))
 
     @property
     def kind_title(self) -> str:
-        return KIND_TITLES.get(self.kind, self.kind)
+        return _(KIND_TITLES.get(self.kind, self.kind))
 
     @property
     def source_label(self) -> str:
-        return SOURCES.get(self.source, self.source)
+        return _(SOURCES.get(self.source, self.source))
 
     @property
     def result_label(self) -> str:
         table = PERSUASION_RESULTS if self.kind == "persuasion" else VISIT_RESULTS
-        return table.get(self.result, "")
+        return _(table[self.result]) if self.result in table else ""
 
     @property
     def channel_label(self) -> str:
-        return CHANNELS.get(self.channel, "")
+        return _(CHANNELS[self.channel]) if self.channel in CHANNELS else ""
 
     @property
     def officer_names(self) -> list[str]:

@@ -31,9 +31,11 @@ from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.interviews import services as interviews
 from coord.interviews.models import FollowUp, Interview, Party
+from coord.lang import _
 from coord.lists import services as lists
 from coord.measures.models import (
     CHANNELS,
+    KIND_TITLES,
     KINDS,
     PERSUASION_RESULTS,
     VISIT_RESULTS,
@@ -68,7 +70,7 @@ def get(actor: Any, measure_id: Any) -> Measure:
         mid = 0
     measure = db.session.get(Measure, mid) if 0 < mid < 2**31 else None
     if not can_see(actor, measure):
-        raise NotFound("台账记录不存在或您无权查看。")
+        raise NotFound(_("台账记录不存在或您无权查看。"))
     return measure
 
 
@@ -92,7 +94,7 @@ class Filters:
             clauses.append(Measure.agency_id.in_(sa.select(Agency.id).where(Agency.kind == self.agency_kind)))
         if self.kind:
             if self.kind not in KINDS:
-                raise DomainError("柔性执法方式无效。", field="kind")
+                raise DomainError(_("柔性执法方式无效。"), field="kind")
             clauses.append(Measure.kind == self.kind)
         if self.date_from:
             clauses.append(Measure.measure_on >= self.date_from)
@@ -149,9 +151,10 @@ def _text(data: dict, key: str, label: str, limit: int, *, required: bool = Fals
     value = data.get(key)
     value = "" if value is None else str(value).strip()
     if required and not value:
-        raise DomainError(f"请填写{label}。", field=key)
+        raise DomainError(_("请填写%(label)s。", label=_(label)), field=key)
     if len(value) > limit:
-        raise DomainError(f"{label}不能超过 {limit} 个字符（现有 {len(value)} 个）。", field=key)
+        raise DomainError(_("%(label)s不能超过 %(limit)s 个字符（现有 %(n)s 个）。", label=_(label), limit=limit,
+                            n=len(value)), field=key)
     return value
 
 
@@ -163,12 +166,12 @@ def _date(value: Any, field: str, label: str, *, required: bool = False) -> date
     text = "" if value is None else str(value).strip()
     if not text:
         if required:
-            raise DomainError(f"请填写{label}。", field=field)
+            raise DomainError(_("请填写%(label)s。", label=_(label)), field=field)
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise DomainError(f"{label}格式应为 YYYY-MM-DD。", field=field) from None
+        raise DomainError(_("%(label)s格式应为 YYYY-MM-DD。", label=_(label)), field=field) from None
 
 
 def _id(value: Any, field: str, label: str) -> int | None:
@@ -177,9 +180,9 @@ def _id(value: Any, field: str, label: str) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise DomainError(f"请选择有效的{label}。", field=field) from None
+        raise DomainError(_("请选择有效的%(label)s。", label=_(label)), field=field) from None
     if not 0 < number < 2**31:
-        raise DomainError(f"请选择有效的{label}。", field=field)
+        raise DomainError(_("请选择有效的%(label)s。", label=_(label)), field=field)
     return number
 
 
@@ -187,9 +190,9 @@ def _agency(actor: Any, value: Any) -> Agency:
     agency_id = _id(value, "agency_id", "实施单位") or actor.agency_id
     agency = db.session.get(Agency, agency_id)
     if agency is None or not agency.active:
-        raise DomainError("实施单位不存在或已停用。", field="agency_id")
+        raise DomainError(_("实施单位不存在或已停用。"), field="agency_id")
     if not actor.is_office and agency.id != actor.agency_id:
-        raise Forbidden("只能登记本单位实施的柔性执法措施。")
+        raise Forbidden(_("只能登记本单位实施的柔性执法措施。"))
     return agency
 
 
@@ -205,16 +208,19 @@ def _officers(agency: Agency, values: Any, *, required: bool = True) -> list[Use
             continue
         user = db.session.get(User, uid)
         if user is None or not user.active:
-            raise DomainError(f"执法人员（编号 {uid}）不存在或已停用。", field="officer_ids")
+            raise DomainError(_("执法人员（编号 %(uid)s）不存在或已停用。", uid=uid), field="officer_ids")
         if user.agency_id != agency.id:
-            raise DomainError(f"{user.display_name} 是{user.agency.name}的人员，不是实施单位{agency.name}的执法人员。",
+            raise DomainError(_("%(display_name)s 是%(name)s的人员，不是实施单位%(name2)s的执法人员。",
+                                display_name=user.display_name,
+                                name=user.agency.name, name2=agency.name),
                               field="officer_ids")
         if user.role == "viewer":
-            raise DomainError(f"{user.display_name} 是只读用户，不能作为执法人员。", field="officer_ids")
+            raise DomainError(_("%(display_name)s 是只读用户，不能作为执法人员。", display_name=user.display_name),
+                              field="officer_ids")
         if user not in users:
             users.append(user)
     if required and not users:
-        raise DomainError("请至少选择一名实施措施的执法人员。", field="officer_ids")
+        raise DomainError(_("请至少选择一名实施措施的执法人员。"), field="officer_ids")
     return users
 
 
@@ -241,8 +247,10 @@ def _eligibility(kind: str, agency: Agency, matter: str, list_item_id: int | Non
         return
     verdict = lists.eligibility(agency.id, matter_text=matter, list_item_id=list_item_id)
     if not verdict["eligible"]:
-        raise DomainError(f"该事项{verdict['flag']}，不能采取{KINDS[kind]}措施：{''.join(verdict['reasons'])}"
-                          "请依法立案查处。", field="matter", details={"reasons": verdict["reasons"]})
+        raise DomainError(_("该事项%(flag)s，不能采取%(kind)s措施：%(reasons)s请依法立案查处。",
+                            flag=_(verdict["flag"]),
+                            kind=_(KINDS[kind]), reasons="".join(verdict["reasons"])),
+                          field="matter", details={"reasons": verdict["reasons"]})
 
 
 def _visit_party(visit: FollowUp) -> Party:
@@ -254,34 +262,38 @@ def _origin(actor: Any, kind: str, agency: Agency, data: dict) -> dict[str, Any]
     if kind == "interview":
         interview_id = _id(data.get("interview_id"), "interview_id", "约谈")
         if interview_id is None:
-            raise DomainError("约谈告诫须关联本单位牵头的约谈。", field="interview_id")
+            raise DomainError(_("约谈告诫须关联本单位牵头的约谈。"), field="interview_id")
         try:
             interview = interviews.get(actor, interview_id)
         except NotFound:
-            raise DomainError("所选约谈不存在或您无权查看。", field="interview_id") from None
+            raise DomainError(_("所选约谈不存在或您无权查看。"), field="interview_id") from None
         if interview.lead_agency_id != agency.id:
-            raise DomainError(f"所选约谈由{interview.lead_agency.name}牵头，应由牵头单位登记。", field="interview_id")
+            raise DomainError(_("所选约谈由%(name)s牵头，应由牵头单位登记。", name=interview.lead_agency.name),
+                              field="interview_id")
         if interview.status not in ("scheduled", "held"):
-            raise DomainError(f"所选约谈当前状态为“{interview.status_label}”，不能登记为约谈告诫。",
+            raise DomainError(_("所选约谈当前状态为“%(status_label)s”，不能登记为约谈告诫。",
+                                status_label=interview.status_label),
                               field="interview_id")
         existing = db.session.execute(
             sa.select(Measure).where(Measure.interview_id == interview.id)).scalar_one_or_none()
         if existing is not None:
-            raise Conflict(f"该约谈已登记在台账中（{existing.number}）。", details={"measure_id": existing.id})
+            raise Conflict(_("该约谈已登记在台账中（%(number)s）。", number=existing.number),
+                           details={"measure_id": existing.id})
         return {"interview": interview, "party": interview.party}
     if kind == "follow_up":
         visit_id = _id(data.get("follow_up_id"), "follow_up_id", "回访任务")
         if visit_id is None:
-            raise DomainError("回访须选择一项回访任务（来自约谈整改或纠错观察期）。", field="follow_up_id")
+            raise DomainError(_("回访须选择一项回访任务（来自约谈整改或纠错观察期）。"), field="follow_up_id")
         try:
             visit = interviews.get_follow_up(actor, visit_id)
         except NotFound:
-            raise DomainError("所选回访任务不存在或您无权查看。", field="follow_up_id") from None
+            raise DomainError(_("所选回访任务不存在或您无权查看。"), field="follow_up_id") from None
         if visit.agency_id != agency.id:
-            raise DomainError(f"所选回访任务由{visit.agency.name}负责，不是{agency.name}的回访任务。",
+            raise DomainError(_("所选回访任务由%(name)s负责，不是%(name2)s的回访任务。",
+                                name=visit.agency.name, name2=agency.name),
                               field="follow_up_id")
         if visit.status == "done":
-            raise Conflict("该回访任务已登记结果。", details={"follow_up_id": visit.id})
+            raise Conflict(_("该回访任务已登记结果。"), details={"follow_up_id": visit.id})
         return {"visit": visit, "party": _visit_party(visit)}
     return {}
 
@@ -315,9 +327,9 @@ def clean(actor: Any, data: dict, *, today: date | None = None) -> dict[str, Any
     """Everything checked before the first write; raises DomainError naming the field."""
     kind = str(data.get("kind") or "").strip()
     if kind not in KINDS:
-        raise DomainError("请选择柔性执法方式：劝导、告知建议、约谈告诫、调解纠错或回访。", field="kind")
+        raise DomainError(_("请选择柔性执法方式：劝导、告知建议、约谈告诫、调解纠错或回访。"), field="kind")
     if actor.role not in ACTING_ROLES:
-        raise Forbidden("只读用户不能登记柔性执法措施。")
+        raise Forbidden(_("只读用户不能登记柔性执法措施。"))
     agency = _agency(actor, data.get("agency_id"))
     origin = _origin(actor, kind, agency, data)
     party = origin.get("party")
@@ -327,7 +339,7 @@ def clean(actor: Any, data: dict, *, today: date | None = None) -> dict[str, Any
         party, party_changes = picked.party, picked.changes
     on = _date(data.get("date"), "date", "实施日期", required=True)
     if on > (today or local_today()):
-        raise DomainError("实施日期不能晚于今天。", field="date")
+        raise DomainError(_("实施日期不能晚于今天。"), field="date")
     matter = _text(data, "matter", "事项", 300, required=not origin)
     if not matter and "interview" in origin:
         matter = (origin["interview"].matter or origin["interview"].title)[:300]
@@ -338,7 +350,7 @@ def clean(actor: Any, data: dict, *, today: date | None = None) -> dict[str, Any
     _eligibility(kind, agency, matter, item.id if item else None)
     deadline = _date(data.get("correction_deadline"), "correction_deadline", "纠错期限")
     if deadline is not None and deadline < on:
-        raise DomainError("纠错期限不能早于实施日期。", field="correction_deadline")
+        raise DomainError(_("纠错期限不能早于实施日期。"), field="correction_deadline")
     clean_data: dict[str, Any] = {
         "kind": kind, "agency": agency, "party": party, "party_changes": party_changes, "origin": origin,
         "measure_on": on,
@@ -422,7 +434,7 @@ def create(actor: Any, data: dict, uploads: Sequence[Upload] = (), *, today: dat
         _open_observation(measure, visit_due)
     _attach(actor, measure, checked)
     db.session.flush()
-    summary = f"登记{measure.kind_title}（{party.name}，{measure.matter[:60]}）"
+    summary = f"登记{KIND_TITLES[measure.kind]}（{party.name}，{measure.matter[:60]}）"
     if visit_due is not None:
         summary += f"，纠错观察期至 {measure.correction_deadline.isoformat()}，{visit_due.isoformat()} 回访"
     _audit(actor, "measure.create", measure, summary)
@@ -442,9 +454,9 @@ def add_files(actor: Any, measure_id: Any, uploads: Sequence[Upload]) -> list[Me
     write_lock(db.session)
     measure = get(actor, measure_id)
     if actor.role not in ACTING_ROLES:
-        raise Forbidden("只读用户不能上传附件。")
+        raise Forbidden(_("只读用户不能上传附件。"))
     if not uploads:
-        raise DomainError("请选择要上传的文件。", field="files")
+        raise DomainError(_("请选择要上传的文件。"), field="files")
     rows = _attach(actor, measure, _check_files(uploads))
     db.session.flush()
     _audit(actor, "measure.files", measure, "上传附件：" + "、".join(r.filename for r in rows))
@@ -457,7 +469,7 @@ def file_for(actor: Any, file_id: Any) -> MeasureFile:
     fid = _id(file_id, "file_id", "附件") or 0
     row = db.session.get(MeasureFile, fid) if fid else None
     if row is None or not can_see(actor, row.measure):
-        raise NotFound("附件不存在或您无权查看。")
+        raise NotFound(_("附件不存在或您无权查看。"))
     return row
 
 

@@ -9,9 +9,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 
 from coord.agencies.models import AGENCY_KINDS, Agency
+from coord.documents import document_locale
 from coord.errors import DomainError
 from coord.extensions import db, htmx
 from coord.interviews.models import PARTY_KINDS
+from coord.lang import _, request_locale
 from coord.measures import documents, services
 from coord.measures.models import CHANNELS, KIND_TITLES, KINDS, PERSUASION_RESULTS, SOURCES, VISIT_RESULTS
 from coord.referrals import storage
@@ -117,7 +119,7 @@ def new():
             raise
         db.session.rollback()
         return _form(kind, values, err.status, err)
-    flash(f"已登记 {measure.number}（{measure.kind_title}）。", "success")
+    flash(_("已登记 %(number)s（%(kind_title)s）。", number=measure.number, kind_title=measure.kind_title), "success")
     return redirect(url_for("measures.show", measure_id=measure.id), 303)
 
 
@@ -156,7 +158,7 @@ def add_files(measure_id: int):
         db.session.rollback()
         flash(err.message, "error")
     else:
-        flash(f"已上传 {len(rows)} 个附件。", "success")
+        flash(_("已上传 %(n)s 个附件。", n=len(rows)), "success")
     return redirect(url_for("measures.show", measure_id=measure_id), 303)
 
 
@@ -174,5 +176,6 @@ def download(file_id: int):
 @bp.get("/<int:measure_id>/<any('prompt-letter','mediation-agreement','correction-order'):slug>.pdf")
 @login_required
 def document(measure_id: int, slug: str):
-    name, data = documents.document_pdf(current_user, measure_id, slug)
+    with document_locale(request_locale()):  # English copy for an English reader; the 文号 is the same
+        name, data = documents.document_pdf(current_user, measure_id, slug)
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name)

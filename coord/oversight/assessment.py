@@ -22,17 +22,18 @@ from coord.audit import services as audit
 from coord.dbtypes import write_lock
 from coord.errors import DomainError
 from coord.extensions import db
+from coord.lang import N_, _
 from coord.oversight import queries
 from coord.oversight.models import AssessmentRules
 from coord.timeutil import local_datetime, local_today
 
 # The indicators the office can weight: key -> (label, what it counts)
 CATALOGUE: dict[str, tuple[str, str]] = {
-    "lists_published": ("两张清单按时编制公布", "正面、负面清单于规定日期前发布的比例（两张各占一半）"),
-    "ack_on_time_rate": ("线索按时签收率", "按时签收件数 ÷ 已签收件数（期间内收到的线索）"),
-    "reply_on_time_rate": ("线索按时回复率", "按时回复件数 ÷ 已回复件数（期间内收到的线索）"),
-    "follow_ups_rectified": ("回访整改率", "回访已整改件数 ÷ 期间内回访件数"),
-    "party_satisfaction": ("当事人满意度", "当事人评价中办事流程、工作人员作风均为 4 分以上的件数 ÷ 评价件数"),
+    "lists_published": (N_("两张清单按时编制公布"), N_("正面、负面清单于规定日期前发布的比例（两张各占一半）")),
+    "ack_on_time_rate": (N_("线索按时签收率"), N_("按时签收件数 ÷ 已签收件数（期间内收到的线索）")),
+    "reply_on_time_rate": (N_("线索按时回复率"), N_("按时回复件数 ÷ 已回复件数（期间内收到的线索）")),
+    "follow_ups_rectified": (N_("回访整改率"), N_("回访已整改件数 ÷ 期间内回访件数")),
+    "party_satisfaction": (N_("当事人满意度"), N_("当事人评价中办事流程、工作人员作风均为 4 分以上的件数 ÷ 评价件数")),
 }
 DEFAULT_RULES: dict[str, Any] = {
     "total": 100,
@@ -58,10 +59,10 @@ def rules_version(version: Any) -> AssessmentRules:
     try:
         number = int(version)
     except (TypeError, ValueError):
-        raise DomainError("规则版本应为整数。", field="version") from None
+        raise DomainError(_("规则版本应为整数。"), field="version") from None
     rules = db.session.execute(sa.select(AssessmentRules).where(AssessmentRules.version == number)).scalar_one_or_none()
     if rules is None:
-        raise DomainError(f"没有第 {number} 版考核规则。", field="version")
+        raise DomainError(_("没有第 %(number)s 版考核规则。", number=number), field="version")
     return rules
 
 
@@ -73,9 +74,9 @@ def _number(value: Any, field: str, label: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise DomainError(f"{label}应为数字。", field=field) from None
+        raise DomainError(_("%(label)s应为数字。", label=_(label)), field=field) from None
     if not math.isfinite(number) or number < 0:
-        raise DomainError(f"{label}应为不小于 0 的数字。", field=field)
+        raise DomainError(_("%(label)s应为不小于 0 的数字。", label=_(label)), field=field)
     return number
 
 
@@ -87,7 +88,7 @@ def _due(value: Any) -> str:
     try:
         date.fromisoformat(f"2024-{text}")  # a leap year accepts 02-29
     except ValueError:
-        raise DomainError("清单公布期限应写作 MM-DD，如 03-31。", field="due") from None
+        raise DomainError(_("清单公布期限应写作 MM-DD，如 03-31。"), field="due") from None
     return text
 
 
@@ -95,33 +96,35 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     """Checked rules: known indicators, each once, weights adding up to the stated total."""
     total = _number(data.get("total"), "total", "总分")
     if total <= 0:
-        raise DomainError("总分应大于 0。", field="total")
+        raise DomainError(_("总分应大于 0。"), field="total")
     rows = data.get("indicators")
     if not isinstance(rows, list) or not rows:
-        raise DomainError("请至少设置一项考核指标。", field="indicators")
+        raise DomainError(_("请至少设置一项考核指标。"), field="indicators")
     seen: set[str] = set()
     indicators = []
     for row in rows:
         if not isinstance(row, dict):
-            raise DomainError("考核指标格式不正确。", field="indicators")
+            raise DomainError(_("考核指标格式不正确。"), field="indicators")
         key = str(row.get("key") or "")
         if key not in CATALOGUE:
-            raise DomainError(f"未知的考核指标“{key}”。", field="indicators")
+            raise DomainError(_("未知的考核指标“%(key)s”。", key=key), field="indicators")
         if key in seen:
-            raise DomainError(f"考核指标“{CATALOGUE[key][0]}”重复。", field="indicators")
+            raise DomainError(_("考核指标“%(CATALOGUE)s”重复。", CATALOGUE=_(CATALOGUE[key][0])),
+                              field="indicators")
         seen.add(key)
-        weight = _number(row.get("weight"), "weight", f"“{CATALOGUE[key][0]}”的分值")
+        weight = _number(row.get("weight"), "weight", _("“%(CATALOGUE)s”的分值", CATALOGUE=_(CATALOGUE[key][0])))
         params = row.get("params") if isinstance(row.get("params"), dict) else {}
         clean_params = {"due": _due(params.get("due"))} if key == "lists_published" else {}
         indicators.append({"key": key, "label": str(row.get("label") or CATALOGUE[key][0])[:60], "weight": weight,
                            "params": clean_params})
     weights = sum(i["weight"] for i in indicators)
     if not math.isclose(weights, total, abs_tol=1e-9):
-        raise DomainError(f"各项指标分值合计为 {weights:g} 分，与规定的总分 {total:g} 分不符，请调整后再保存。",
+        raise DomainError(_("各项指标分值合计为 %(weights)s 分，与规定的总分 %(total)s 分不符，请调整后再保存。",
+                            weights=format(weights, "g"), total=format(total, "g")),
                           field="weight", details={"sum": weights, "total": total})
     note = str(data.get("note") or "").strip()
     if len(note) > 2000:
-        raise DomainError("说明不能超过 2000 个字符。", field="note")
+        raise DomainError(_("说明不能超过 2000 个字符。"), field="note")
     return {"total": total, "indicators": indicators, "note": note}
 
 
@@ -132,7 +135,7 @@ def save_rules(actor: Any, data: dict[str, Any]) -> AssessmentRules:
     write_lock(db.session)
     current = current_rules()
     if current is not None and current.snapshot() | {"version": 0} == clean | {"version": 0}:
-        raise DomainError("考核规则没有变化。")
+        raise DomainError(_("考核规则没有变化。"))
     rules = AssessmentRules(version=(current.version if current else 0) + 1, created_by_id=getattr(actor, "id", None),
                             **clean)
     db.session.add(rules)

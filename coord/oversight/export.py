@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 
+from coord.lang import _
 from coord.oversight.assessment import Assessment, Row
 
 
@@ -17,13 +18,16 @@ def assessment_xlsx(result: Assessment, rows: list[Row]) -> bytes:
     specs = result.rules["indicators"]
     wb = Workbook()
     ws = wb.active
-    ws.title = "考核结果"
-    version = f"第 {result.version} 版规则" if result.version else "默认规则"
-    ws.append([f"柔性执法工作考核（{result.period.label()}，{version}，总分 {result.rules['total']:g}）"])
+    ws.title = _("考核结果")
+    version = _("第 %(v)s 版规则", v=result.version) if result.version else _("默认规则")
+    ws.append([_("柔性执法工作考核（%(period)s，%(version)s，总分 %(total)s）", period=result.period.label(),
+                 version=version, total=format(result.rules["total"], "g"))])
     ws["A1"].font = Font(bold=True, size=14)
-    header = ["名次", "单位", "得分"]
+    header = [_("名次"), _("单位"), _("得分")]
     for spec in specs:
-        header += [f"{spec['label']}（{spec['weight']:g} 分）", f"{spec['label']} 得分"]
+        label = _(spec["label"])  # a label of the catalogue in the reader's language; the office's own as typed
+        header += [_("%(label)s（%(weight)s 分）", label=label, weight=format(spec["weight"], "g")),
+                   _("%(label)s 得分", label=label)]
     ws.append(header)
     for cell in ws[2]:
         cell.font = Font(bold=True)

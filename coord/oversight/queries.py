@@ -25,6 +25,7 @@ from coord.audit.models import AuditEntry
 from coord.errors import DomainError, NotFound
 from coord.extensions import db
 from coord.interviews.models import FollowUp, Interview, InterviewAgency
+from coord.lang import N_, _
 from coord.lists.models import KINDS as LIST_KINDS
 from coord.lists.models import ListVersion
 from coord.measures.models import KINDS as MEASURE_KINDS
@@ -47,11 +48,12 @@ METRICS: tuple[str, ...] = (
 SATISFIED = 4  # a rating the party gave with both marks (process, officials' conduct) at 4 or 5 of 5 is 满意
 LABELS: dict[str, str] = {
     **{f"measures.{k}": v for k, v in MEASURE_KINDS.items()},
-    "leads.received": "收到线索", "leads.ack_on_time": "按时签收", "leads.reply_on_time": "按时回复",
-    "leads.returned": "退单", "leads.overdue": "超期", "leads.supervised": "督办",
-    "leads.acknowledged": "已签收", "leads.replied": "已回复",
-    "interviews_held": "举行约谈", "follow_ups.rectified": "回访已整改", "follow_ups.not_rectified": "回访未整改",
-    "party.rated": "当事人评价", "party.satisfied": "当事人满意",
+    "leads.received": N_("收到线索"), "leads.ack_on_time": N_("按时签收"), "leads.reply_on_time": N_("按时回复"),
+    "leads.returned": N_("退单"), "leads.overdue": N_("超期"), "leads.supervised": N_("督办"),
+    "leads.acknowledged": N_("已签收"), "leads.replied": N_("已回复"),
+    "interviews_held": N_("举行约谈"),
+    "follow_ups.rectified": N_("回访已整改"), "follow_ups.not_rectified": N_("回访未整改"),
+    "party.rated": N_("当事人评价"), "party.satisfied": N_("当事人满意"),
 }
 MAX_MONTHS = 36
 
@@ -82,7 +84,7 @@ class Period:
         return out
 
     def label(self) -> str:
-        return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
+        return _("%(start)s 至 %(end)s", start=self.start.isoformat(), end=self.end.isoformat())
 
 
 def parse_period(period: str | None = None, date_from: Any = None, date_to: Any = None,
@@ -92,7 +94,7 @@ def parse_period(period: str | None = None, date_from: Any = None, date_to: Any 
     if period:
         text = str(period).strip()
         if not (text.isdigit() and len(text) == 4 and 2000 <= int(text) <= 2100):
-            raise DomainError("考核期间应写作四位年份，如 2026。", field="period")
+            raise DomainError(_("考核期间应写作四位年份，如 2026。"), field="period")
         year = int(text)
         return Period(date(year, 1, 1), date(year, 12, 31))
 
@@ -104,15 +106,15 @@ def parse_period(period: str | None = None, date_from: Any = None, date_to: Any 
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            raise DomainError("日期格式应为 YYYY-MM-DD。", field=name) from None
+            raise DomainError(_("日期格式应为 YYYY-MM-DD。"), field=name) from None
 
     start = as_date(date_from, "from") or today.replace(month=1, day=1)
     end = as_date(date_to, "to") or max(today, start)
     if end < start:
-        raise DomainError("结束日期不能早于开始日期。", field="to")
+        raise DomainError(_("结束日期不能早于开始日期。"), field="to")
     result = Period(start, end)
     if len(result.months()) > MAX_MONTHS:
-        raise DomainError(f"统计期间最长 {MAX_MONTHS} 个月。", field="from")
+        raise DomainError(_("统计期间最长 %(MAX_MONTHS)s 个月。", MAX_MONTHS=MAX_MONTHS), field="from")
     return result
 
 
@@ -130,10 +132,10 @@ def agencies_for(actor: Any, agency_id: Any = None, agency_kind: str = "", *, en
         try:
             stmt = stmt.where(Agency.id == int(agency_id))
         except (TypeError, ValueError):
-            raise DomainError("请选择有效的单位。", field="agency_id") from None
+            raise DomainError(_("请选择有效的单位。"), field="agency_id") from None
     if agency_kind:
         if agency_kind not in AGENCY_KINDS:
-            raise DomainError("单位类别无效。", field="agency_kind")
+            raise DomainError(_("单位类别无效。"), field="agency_kind")
         stmt = stmt.where(Agency.kind == agency_kind)
     return list(db.session.execute(stmt).scalars())
 
@@ -422,7 +424,7 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
 
     today = today or local_today()
     if not actor.is_office and agency_ids != [actor.agency_id]:
-        raise NotFound("记录不存在或您无权查看。")
+        raise NotFound(_("记录不存在或您无权查看。"))
     s, e = period.start_at, period.end_at
 
     def of(column: Any) -> list[Any]:
@@ -441,7 +443,7 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
                     .order_by(Lead.referred_at))
         total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
         rows = db.session.execute(stmt.limit(limit)).unique().all()
-        return [Record(at, f"{lead.number}：{lead.party_name}，{lead.matter}（{lead.state_label}）",
+        return [Record(at, f"{lead.number}：{lead.party_name}，{lead.matter}（{_(lead.state_label)}）",
                        url_for("referrals.show", lead_id=lead.id), lead.to_agency.name) for lead, at in rows], total
     if metric == "interviews_held":
         stmt = (sa.select(Interview, InterviewAgency.agency_id)
@@ -460,12 +462,13 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
         out = []
         for v in rows[:limit]:
             if v.interview_id:
-                out.append(Record(v.visited_at, f"{v.interview.party.name}：{v.item.requirement}（{v.result_label}）",
-                                  url_for("interviews.show", interview_id=v.interview_id), v.agency.name))
+                title = f"{v.interview.party.name}：{v.item.requirement}（{_(v.result_label)}）"
+                out.append(Record(v.visited_at, title, url_for("interviews.show", interview_id=v.interview_id),
+                                  v.agency.name))
             else:
                 m = v.observed_measure
                 out.append(Record(v.visited_at, f"{m.party.name}：{m.observation_requirement or m.matter}"
-                                                f"（{v.result_label}）", url_for("measures.show", measure_id=m.id),
+                                                f"（{_(v.result_label)}）", url_for("measures.show", measure_id=m.id),
                                   v.agency.name))
         return out, len(rows)
     if metric in ("party.rated", "party.satisfied"):
@@ -475,14 +478,16 @@ def records(actor: Any, metric: str, agency_ids: list[int] | None, period: Perio
                        *([_satisfied() == 1] if metric == "party.satisfied" else []))
                 .order_by(PartyFeedback.created_at, InterviewAgency.agency_id))
         rows = db.session.execute(stmt).all()
-        names = _agency_names({agency_id for _, agency_id in rows})
+        names = _agency_names({row.agency_id for row in rows})
         interviews = {i.id: i for i in db.session.execute(sa.select(Interview).where(
-            Interview.id.in_({f.interview_id for f, _ in rows[:limit]}))).scalars()}
-        return [Record(f.created_at, f"{interviews[f.interview_id].title}（{interviews[f.interview_id].party.name}）："
-                                     f"办事流程 {f.process_rating} 分，工作人员作风 {f.conduct_rating} 分",
+            Interview.id.in_({row[0].interview_id for row in rows[:limit]}))).scalars()}
+        return [Record(f.created_at, _("%(title)s（%(party)s）：办事流程 %(process)s 分，工作人员作风 %(conduct)s 分",
+                                       title=interviews[f.interview_id].title,
+                                       party=interviews[f.interview_id].party.name, process=f.process_rating,
+                                       conduct=f.conduct_rating),
                        url_for("interviews.show", interview_id=f.interview_id), names.get(agency_id, ""))
                 for f, agency_id in rows[:limit]], len(rows)
-    raise DomainError("统计项无效。", field="metric")
+    raise DomainError(_("统计项无效。"), field="metric")
 
 
 def _agency_names(ids: set[int]) -> dict[int, str]:

@@ -10,6 +10,7 @@ from coord.agencies.models import Agency
 from coord.documents import numbering, render_pdf
 from coord.errors import DomainError
 from coord.extensions import db
+from coord.lang import _
 from coord.oversight.assessment import Assessment
 from coord.timeutil import local_datetime, local_today
 
@@ -20,7 +21,7 @@ def _office(actor: Any) -> Agency:
     if agency is None:
         agency = db.session.execute(sa.select(Agency).where(Agency.code == "sfj")).scalar_one_or_none()
     if agency is None:
-        raise DomainError("找不到领导小组办公室所在单位。")
+        raise DomainError(_("找不到领导小组办公室所在单位。"))
     return agency
 
 
@@ -29,7 +30,7 @@ def context(result: Assessment, office: Agency, number: str) -> dict[str, Any]:
     rows = result.rows
     scored = [r for r in rows if r.score > 0]
     return {
-        "document_title": f"柔性执法工作情况通报（{result.period.label()}）",
+        "document_title": _("柔性执法工作情况通报（%(period)s）", period=result.period.label()),
         "document_date": local_datetime(today, time(0)),
         "author": office.official_name,
         "number": number,
@@ -53,4 +54,5 @@ def report_pdf(actor: Any, result: Assessment) -> tuple[str, bytes]:
     number = numbering.number_for(office, "report", "assessment", entity, local_today().year, actor=actor)
     data = render_pdf("assessment_report.html", context(result, office, number))
     db.session.commit()
-    return f"柔性执法工作情况通报-{result.period.start.isoformat()}至{result.period.end.isoformat()}.pdf", data
+    return _("柔性执法工作情况通报-%(start)s至%(end)s.pdf", start=result.period.start.isoformat(),
+             end=result.period.end.isoformat()), data

@@ -11,8 +11,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from coord.agencies.models import AGENCY_KINDS
+from coord.documents import document_locale
 from coord.errors import DomainError
 from coord.extensions import db
+from coord.lang import _, request_locale
 from coord.measures.models import KINDS as MEASURE_KINDS
 from coord.oversight import assessment, export, queries, report
 from coord.oversight.queries import LABELS, LEAD_METRICS, drill_url
@@ -45,9 +47,9 @@ def _charts(figures: queries.Figures, sel: dict) -> dict[str, Any]:
     by_month = figures.month_totals()
     trend = {
         "categories": [m[0] for m in months],
-        "bars": [{"name": MEASURE_KINDS[k], "data": [row[f"measures.{k}"] for row in by_month],
+        "bars": [{"name": _(MEASURE_KINDS[k]), "data": [row[f"measures.{k}"] for row in by_month],
                   "urls": [_month_url(f"measures.{k}", sel, m[1], m[2]) for m in months]} for k in MEASURE_KINDS],
-        "lines": [{"name": LABELS[key], "data": [row[key] for row in by_month],
+        "lines": [{"name": _(LABELS[key]), "data": [row[key] for row in by_month],
                    "urls": [_month_url(key, sel, m[1], m[2]) for m in months]} for key in TREND_LINES],
     }
     busy = [r for r in figures.agencies if any(r.total.values())] or figures.agencies[:1]
@@ -56,7 +58,7 @@ def _charts(figures: queries.Figures, sel: dict) -> dict[str, Any]:
     def per_agency(keys: list[str]) -> dict[str, Any]:
         # One link pattern per series (head + agency id + tail), not a URL per bar: oversight.js joins them.
         return {"categories": [r.agency.name for r in busy], "ids": ids,
-                "bars": [{"name": LABELS[k], "data": [r.total[k] for r in busy],
+                "bars": [{"name": _(LABELS[k]), "data": [r.total[k] for r in busy],
                           "link": queries.drill_link(k, period.start, period.end)} for k in keys]}
 
     return {
@@ -103,7 +105,7 @@ def records():
         agency_ids = [a.id for a in sel["agencies"]]
     rows, total = queries.records(current_user, metric, agency_ids, sel["period"])
     return render_template("oversight/records.html", rows=rows, total=total, metric=metric,
-                           label=LABELS.get(metric, metric), sel=sel)
+                           label=_(LABELS[metric]) if metric in LABELS else metric, sel=sel)
 
 
 # --- assessment -----------------------------------------------------------------------------------
@@ -134,7 +136,8 @@ def assessment_xlsx():
     result, rows = _assessment(request.args)
     data = export.assessment_xlsx(result, rows)
     return _download(data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     f"柔性执法考核-{result.period.start.isoformat()}至{result.period.end.isoformat()}.xlsx", "xlsx")
+                     _("柔性执法考核-%(start)s至%(end)s.xlsx", start=result.period.start.isoformat(),
+                       end=result.period.end.isoformat()), "xlsx")
 
 
 @bp.get("/assessment.pdf")
@@ -143,7 +146,8 @@ def assessment_pdf():
     if not current_user.is_office:
         abort(403)  # the 通报 is the office's document about every agency
     result, _rows = _assessment(request.args)
-    name, data = report.report_pdf(current_user, result)
+    with document_locale(request_locale()):
+        name, data = report.report_pdf(current_user, result)
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name)
 
 
@@ -175,7 +179,7 @@ def rules():
             error = err
             spec = {**data, "indicators": [{**i, "params": i["params"]} for i in data["indicators"]]}
         else:
-            flash(f"已保存第 {saved.version} 版考核规则。", "success")
+            flash(_("已保存第 %(version)s 版考核规则。", version=saved.version), "success")
             return redirect(url_for("oversight.rules"), 303)
     used = {i["key"]: i for i in spec["indicators"]}
     return render_template("oversight/rules.html", spec=spec, used=used, catalogue=assessment.CATALOGUE,

@@ -19,6 +19,7 @@ from coord.errors import DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.interviews import services as interviews
 from coord.interviews.models import Interview
+from coord.lang import _
 from coord.party.models import PartyLink, PartyResponse
 from coord.party.queries import current_response
 from coord.party.services import (
@@ -53,9 +54,9 @@ def may_answer(interview: Interview, now: datetime | None = None) -> bool:
 
 def _require_answerable(interview: Interview, now: datetime | None) -> None:
     if interview.status == "cancelled":
-        raise DomainError("该约谈已取消，无需确认。")
+        raise DomainError(_("该约谈已取消，无需确认。"))
     if not may_answer(interview, now):
-        raise DomainError("约谈已开始或已结束，不能再确认或申请改期。")
+        raise DomainError(_("约谈已开始或已结束，不能再确认或申请改期。"))
 
 
 def _withdraw_open(interview: Interview) -> None:
@@ -92,13 +93,13 @@ def offered_slots(interview: Interview, *, now: datetime | None = None) -> tuple
     now = now or utcnow()
     participant_ids = [p.user_id for p in interview.participants]
     if not participant_ids:
-        return [], "暂无可选时段，请与约谈单位联系。"
+        return [], _("暂无可选时段，请与约谈单位联系。")
     try:
-        result, _ = interviews.suggest(None, participant_ids, interview.room_id, interview.duration_minutes, now,
+        result, _spare = interviews.suggest(None, participant_ids, interview.room_id, interview.duration_minutes, now,
                                        now + timedelta(days=reschedule_window_days()), 60,
                                        party_id=interview.party_id, exclude_interview_id=interview.id, now=now)
     except DomainError as err:
-        return [], f"暂无可选时段（{err.message}），请与约谈单位联系。"
+        return [], _("暂无可选时段（%(message)s），请与约谈单位联系。", message=err.message)
     per_day: dict[str, int] = {}
     chosen = []
     for slot in result.slots:
@@ -109,7 +110,7 @@ def offered_slots(interview: Interview, *, now: datetime | None = None) -> tuple
         chosen.append(slot)
         if len(chosen) >= SLOTS_SHOWN:
             break
-    return chosen, "" if chosen else "近期暂无所有人员和会议室都空闲的时段，请与约谈单位联系。"
+    return chosen, "" if chosen else _("近期暂无所有人员和会议室都空闲的时段，请与约谈单位联系。")
 
 
 def _is_offered(interview: Interview, start: datetime, now: datetime) -> bool:
@@ -128,17 +129,17 @@ def _is_offered(interview: Interview, start: datetime, now: datetime) -> bool:
 def _parse_starts(values: list[str]) -> list[datetime]:
     texts = [v.strip() for v in values if v and v.strip()]
     if not texts:
-        raise DomainError("请至少选择一个希望改到的时间。", field="starts")
+        raise DomainError(_("请至少选择一个希望改到的时间。"), field="starts")
     if len(texts) > MAX_STARTS:
-        raise DomainError(f"最多可选择 {MAX_STARTS} 个时间。", field="starts")
+        raise DomainError(_("最多可选择 %(MAX_STARTS)s 个时间。", MAX_STARTS=MAX_STARTS), field="starts")
     starts = []
     for text in texts:
         try:
             starts.append(parse_iso(text))
         except ValueError:
-            raise DomainError(f"时间“{text[:40]}”格式不正确。", field="starts") from None
+            raise DomainError(_("时间“%(text)s”格式不正确。", text=text[:40]), field="starts") from None
     if len({s.timestamp() for s in starts}) != len(starts):
-        raise DomainError("所选时间有重复。", field="starts")
+        raise DomainError(_("所选时间有重复。"), field="starts")
     return sorted(starts)
 
 
@@ -150,13 +151,14 @@ def request_reschedule(token: str, ip: str, reason: str, starts: list[str], *,
     _require_answerable(interview, when)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("请填写申请改期的理由。", field="reason")
+        raise DomainError(_("请填写申请改期的理由。"), field="reason")
     if len(reason) > 1000:
-        raise DomainError("改期理由不能超过 1000 字。", field="reason")
+        raise DomainError(_("改期理由不能超过 1000 字。"), field="reason")
     chosen = _parse_starts(starts)
     for start in chosen:
         if not _is_offered(interview, start, when):
-            raise DomainError(f"所选时间 {fmt_local(start)} 不在可选时段内（可能刚被占用），请从列出的时段中选择。",
+            raise DomainError(_("所选时间 %(fmt_local)s 不在可选时段内（可能刚被占用），请从列出的时段中选择。",
+                                  fmt_local=fmt_local(start)),
                               field="starts")
     iso = [to_local(s).isoformat() for s in chosen]
     current = current_response(interview)
@@ -185,22 +187,22 @@ def answer_reschedule(actor: Any, interview_id: Any, response_id: Any, decision:
     or declines with a reason. Either way the party sees the outcome on its page and is told."""
     interview = interviews.get(actor, interview_id, for_update=True)
     if not interviews.is_organiser(actor, interview):
-        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以答复改期申请。")
+        raise Forbidden(_("只有牵头单位的联络员或领导小组办公室可以答复改期申请。"))
     try:
         response = db.session.get(PartyResponse, int(response_id))
     except (TypeError, ValueError):
         response = None
     if response is None or response.interview_id != interview.id or response.kind != "reschedule_requested":
-        raise NotFound("改期申请不存在。")
+        raise NotFound(_("改期申请不存在。"))
     if response.status != "open":
-        raise DomainError(f"该改期申请已处理（{response.status_label}）。")
+        raise DomainError(_("该改期申请已处理（%(status_label)s）。", status_label=response.status_label))
     if response.for_start_at != interview.start_at or interview.status != "scheduled":
-        raise DomainError("约谈时间或状态已变更，该改期申请已不再适用。")
+        raise DomainError(_("约谈时间或状态已变更，该改期申请已不再适用。"))
     reason = (reason or "").strip()
     link = db.session.get(PartyLink, response.link_id)
     if decision == "accept":
         if start is None or start not in response.start_instants:
-            raise DomainError("请从当事人提出的时间中选择一个。", field="start")
+            raise DomainError(_("请从当事人提出的时间中选择一个。"), field="start")
         old = interview.start_at
         interviews.reschedule(actor, interview.id, start, f"当事人申请改期：{response.reason}", now=now, commit=False)
         response.status, response.chosen_start_at = "accepted", start
@@ -208,12 +210,12 @@ def answer_reschedule(actor: Any, interview_id: Any, response_id: Any, decision:
         told = f"您的改期申请已同意，约谈改至{when_of(interview)}。"
     elif decision == "decline":
         if not reason:
-            raise DomainError("不同意改期时须填写理由，当事人可以看到。", field="reason")
+            raise DomainError(_("不同意改期时须填写理由，当事人可以看到。"), field="reason")
         response.status = "declined"
         summary = f"不同意当事人改期申请：{reason[:100]}"
         told = f"您的改期申请未获同意（{reason}），约谈仍于{when_of(interview)}进行。"
     else:
-        raise DomainError("请选择同意（选定时间）或不同意。", field="decision")
+        raise DomainError(_("请选择同意（选定时间）或不同意。"), field="decision")
     response.decision_reason = reason[:1000]
     response.decided_at, response.decided_by_id = now or utcnow(), actor.id
     audit.record(actor, f"party.reschedule_{decision}", "interview", interview.id, agencies=interview.agency_ids,

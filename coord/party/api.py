@@ -7,6 +7,7 @@ from coord.accounts.scoping import require_office
 from coord.api import api_blueprint, current_api_user
 from coord.errors import Forbidden
 from coord.interviews import services as interviews
+from coord.lang import _
 from coord.party import links, queries, services
 from coord.party.models import PartyLink
 from coord.scheduling.api import LocalDateTime
@@ -82,7 +83,7 @@ def _organised(interview_id: int):
     user = current_api_user()
     interview = interviews.get(user, interview_id)
     if not interviews.is_organiser(user, interview):
-        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以查看当事人访问链接。")
+        raise Forbidden(_("只有牵头单位的联络员或领导小组办公室可以查看当事人访问链接。"))
     return interview
 
 

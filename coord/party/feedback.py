@@ -16,6 +16,7 @@ from coord.audit import services as audit
 from coord.errors import DomainError
 from coord.extensions import db
 from coord.interviews.models import FollowUp, Interview
+from coord.lang import _
 from coord.party.models import STAGES, IntegrityReport, PartyFeedback
 from coord.party.services import open_link, party_actor
 
@@ -42,7 +43,7 @@ def _rating(value: Any, field: str, label: str) -> int:
     except (TypeError, ValueError):
         number = 0
     if not 1 <= number <= 5:
-        raise DomainError(f"请为{label}选择 1–5 分。", field=field)
+        raise DomainError(_("请为%(label)s选择 1–5 分。", label=_(label)), field=field)
     return number
 
 
@@ -51,23 +52,25 @@ def give(token: str, ip: str, stage: str, rating: Any, conduct_rating: Any, comm
     access = open_link(token, for_update=True)
     interview = access.interview
     if stage not in STAGES:
-        raise DomainError("评价阶段无效。", field="stage")
+        raise DomainError(_("评价阶段无效。"), field="stage")
     if not open_stages(interview)[stage]:
-        raise DomainError("约谈结束后可以评价约谈工作，回访后可以评价回访工作。", field="stage")
+        raise DomainError(_("约谈结束后可以评价约谈工作，回访后可以评价回访工作。"), field="stage")
     process = _rating(rating, "rating", "办事流程")
     conduct = _rating(conduct_rating, "conduct_rating", "工作人员作风")
     comment = (comment or "").strip()
     report = (integrity_report or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise DomainError(f"意见建议不能超过 {MAX_COMMENT} 字。", field="comment")
+        raise DomainError(_("意见建议不能超过 %(MAX_COMMENT)s 字。", MAX_COMMENT=MAX_COMMENT), field="comment")
     if len(report) > MAX_REPORT:
-        raise DomainError(f"廉洁情况反映不能超过 {MAX_REPORT} 字。", field="integrity_report")
+        raise DomainError(_("廉洁情况反映不能超过 %(MAX_REPORT)s 字。", MAX_REPORT=MAX_REPORT),
+                          field="integrity_report")
     existing = given(interview.id).get(stage)
     if existing is not None:
         if (existing.process_rating, existing.conduct_rating, existing.comment) == (process, conduct, comment):
             db.session.rollback()
             return existing  # a double submit counts once
-        raise DomainError(f"{STAGES[stage]}评价已提交，每个阶段只能评价一次。", field="stage")
+        raise DomainError(_("%(STAGES)s评价已提交，每个阶段只能评价一次。", STAGES=_(STAGES[stage])),
+                          field="stage")
     feedback = PartyFeedback(interview_id=interview.id, stage=stage, process_rating=process, conduct_rating=conduct,
                              comment=comment)
     db.session.add(feedback)

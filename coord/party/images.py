@@ -15,6 +15,7 @@ import struct
 from PIL import Image, UnidentifiedImageError
 
 from coord.errors import DomainError
+from coord.lang import _
 
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
@@ -32,12 +33,12 @@ def _open(data: bytes, name: str) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_PIXELS:
-            raise DomainError(f"图片“{name}”的像素过多，请压缩后再上传。", field="files")
+            raise DomainError(_("图片“%(name)s”的像素过多，请压缩后再上传。", name=name), field="files")
         image.verify()
     except DomainError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError):
-        raise DomainError(f"图片“{name}”已损坏或不是有效的图片。", field="files") from None
+        raise DomainError(_("图片“%(name)s”已损坏或不是有效的图片。", name=name), field="files") from None
     return Image.open(io.BytesIO(data))
 
 
@@ -53,20 +54,20 @@ def strip_location(data: bytes, kind: str, name: str) -> tuple[bytes, str]:
         return data, ""
     check = _open(cleaned, name)
     if check.getexif().get_ifd(GPS_IFD):  # never reached: the Exif block was rebuilt without it
-        raise DomainError(f"图片“{name}”的位置信息无法去除，未保存。", field="files")
+        raise DomainError(_("图片“%(name)s”的位置信息无法去除，未保存。", name=name), field="files")
     return cleaned, "、".join(dict.fromkeys(removed))
 
 
 def _strip_jpeg(data: bytes, orientation: int | None, name: str) -> tuple[bytes, list[str]]:
     out, removed, pos = bytearray(b"\xff\xd8"), [], 2
     if not data.startswith(b"\xff\xd8"):
-        raise DomainError(f"图片“{name}”不是有效的 JPEG 文件。", field="files")
+        raise DomainError(_("图片“%(name)s”不是有效的 JPEG 文件。", name=name), field="files")
     inserted = data[2:4] != b"\xff\xe0"
     if inserted:  # no JFIF APP0: the Exif block comes first, right after SOI
         out += _orientation_segment(orientation)
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
-            raise DomainError(f"图片“{name}”的 JPEG 结构无效。", field="files")
+            raise DomainError(_("图片“%(name)s”的 JPEG 结构无效。", name=name), field="files")
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -83,7 +84,7 @@ def _strip_jpeg(data: bytes, orientation: int | None, name: str) -> tuple[bytes,
         length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
         segment = data[pos:pos + 2 + length]
         if len(segment) < 2 + length or length < 2:
-            raise DomainError(f"图片“{name}”的 JPEG 结构无效。", field="files")
+            raise DomainError(_("图片“%(name)s”的 JPEG 结构无效。", name=name), field="files")
         if marker in JPEG_DROP:
             removed.append({0xE1: "Exif/XMP（含 GPS 位置）", 0xED: "IPTC", 0xFE: "注释"}.get(marker, "元数据"))
         else:
@@ -92,7 +93,7 @@ def _strip_jpeg(data: bytes, orientation: int | None, name: str) -> tuple[bytes,
                 out += _orientation_segment(orientation)
                 inserted = True
         pos += 2 + length
-    raise DomainError(f"图片“{name}”的 JPEG 数据不完整。", field="files")
+    raise DomainError(_("图片“%(name)s”的 JPEG 数据不完整。", name=name), field="files")
 
 
 def _orientation_segment(orientation: int | None) -> bytes:
@@ -106,7 +107,7 @@ def _orientation_segment(orientation: int | None) -> bytes:
 
 def _strip_png(data: bytes, name: str) -> tuple[bytes, list[str]]:
     if not data.startswith(PNG_SIGNATURE):
-        raise DomainError(f"图片“{name}”不是有效的 PNG 文件。", field="files")
+        raise DomainError(_("图片“%(name)s”不是有效的 PNG 文件。", name=name), field="files")
     out, removed, pos = bytearray(PNG_SIGNATURE), [], len(PNG_SIGNATURE)
     while pos + 12 <= len(data):
         length = struct.unpack(">I", data[pos:pos + 4])[0]
@@ -121,7 +122,7 @@ def _strip_png(data: bytes, name: str) -> tuple[bytes, list[str]]:
         pos = end
         if chunk_type == b"IEND":
             return bytes(out), removed
-    raise DomainError(f"图片“{name}”的 PNG 数据不完整。", field="files")
+    raise DomainError(_("图片“%(name)s”的 PNG 数据不完整。", name=name), field="files")
 
 
 # --- the drawn signature ----------------------------------------------------------------------
@@ -130,30 +131,30 @@ def signature_png(data_url: str | None) -> bytes:
     """The PNG bytes of a `data:image/png;base64,...` URL of a non-empty drawing, else DomainError."""
     text = (data_url or "").strip()
     if not text:
-        raise DomainError("请在签名框内手写签名。手写签名需要浏览器启用 JavaScript；无法签名时请联系约谈单位现场签署。",
-                          field="signature")
+        raise DomainError(_("请在签名框内手写签名。手写签名需要浏览器启用 JavaScript；"
+                            "无法签名时请联系约谈单位现场签署。"), field="signature")
     prefix = "data:image/png;base64,"
     if not text.startswith(prefix):
-        raise DomainError("签名须为 PNG 图片。", field="signature")
+        raise DomainError(_("签名须为 PNG 图片。"), field="signature")
     try:
         data = base64.b64decode(text[len(prefix):], validate=True)
     except (binascii.Error, ValueError):
-        raise DomainError("签名图片数据无效。", field="signature") from None
+        raise DomainError(_("签名图片数据无效。"), field="signature") from None
     if len(data) > SIGNATURE_MAX_BYTES:
-        raise DomainError("签名图片过大。", field="signature")
+        raise DomainError(_("签名图片过大。"), field="signature")
     if not data.startswith(PNG_SIGNATURE):
-        raise DomainError("签名须为 PNG 图片。", field="signature")
+        raise DomainError(_("签名须为 PNG 图片。"), field="signature")
     try:
         image = Image.open(io.BytesIO(data))
         if image.format != "PNG" or max(image.size) > SIGNATURE_MAX_SIDE:
-            raise DomainError("签名图片尺寸无效。", field="signature")
+            raise DomainError(_("签名图片尺寸无效。"), field="signature")
         image.load()
     except DomainError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error):
-        raise DomainError("签名须为有效的 PNG 图片。", field="signature") from None
+        raise DomainError(_("签名须为有效的 PNG 图片。"), field="signature") from None
     if _blank(image):
-        raise DomainError("签名框是空白的，请手写签名。", field="signature")
+        raise DomainError(_("签名框是空白的，请手写签名。"), field="signature")
     return data
 
 

@@ -26,6 +26,7 @@ from flask import current_app
 from coord.errors import DomainError, NotFound
 from coord.extensions import db
 from coord.interviews.models import FollowUp, Interview
+from coord.lang import _
 from coord.party.models import PartyLink
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols: no 0/O, 1/I to misread
@@ -161,13 +162,13 @@ def resolve(token: str, *, now: datetime | None = None) -> Access:
     """The link and its interview, or NotFound (unknown) / LinkGone (revoked or expired)."""
     link = by_token(token)
     if link is None:
-        raise NotFound("链接无效。")
+        raise NotFound(_("链接无效。"))
     if link.revoked:
-        raise LinkGone("链接已失效。")
+        raise LinkGone(_("链接已失效。"))
     interview = db.session.get(Interview, link.interview_id)
     until = expires_at(interview)
     if until is not None and (now or datetime.now(until.tzinfo)) >= until:
-        raise LinkGone("链接已过期。")
+        raise LinkGone(_("链接已过期。"))
     return Access(link=link, interview=interview, token=token)
 
 

@@ -8,13 +8,16 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
+from coord.lang import N_, _
 
-ANSWERS: dict[str, str] = {"confirmed": "确认参加", "reschedule_requested": "申请改期"}
+ANSWERS: dict[str, str] = {"confirmed": N_("确认参加"), "reschedule_requested": N_("申请改期")}
 # A reschedule request is open until the organiser accepts a time or declines; a confirmation is noted.
-ANSWER_STATUSES: dict[str, str] = {"open": "待答复", "accepted": "已同意改期", "declined": "不同意改期",
-                                   "noted": "已确认", "withdrawn": "已撤回"}
-PROOF_STATUSES: dict[str, str] = {"submitted": "待审核", "accepted": "已通过（已整改）", "more_requested": "需补充材料"}
-STAGES: dict[str, str] = {"interview": "约谈后", "follow_up": "回访后"}
+ANSWER_STATUSES: dict[str, str] = {"open": N_("待答复"), "accepted": N_("已同意改期"), "declined": N_("不同意改期"),
+                                   "noted": N_("已确认"), "withdrawn": N_("已撤回")}
+PROOF_STATUSES: dict[str, str] = {
+    "submitted": N_("待审核"), "accepted": N_("已通过（已整改）"), "more_requested": N_("需补充材料"),
+}
+STAGES: dict[str, str] = {"interview": N_("约谈后"), "follow_up": N_("回访后")}
 
 
 class PartyLink(db.Model):
@@ -84,11 +87,11 @@ class PartyResponse(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return ANSWERS.get(self.kind, self.kind)
+        return _(ANSWERS.get(self.kind, self.kind))
 
     @property
     def status_label(self) -> str:
-        return ANSWER_STATUSES.get(self.status, self.status)
+        return _(ANSWER_STATUSES.get(self.status, self.status))
 
     @property
     def start_instants(self) -> list[datetime]:
@@ -122,7 +125,7 @@ class PartyProof(db.Model):
 
     @property
     def status_label(self) -> str:
-        return PROOF_STATUSES.get(self.status, self.status)
+        return _(PROOF_STATUSES.get(self.status, self.status))
 
 
 class PartyProofFile(db.Model):
@@ -186,7 +189,7 @@ class PartyFeedback(db.Model):
 
     @property
     def stage_label(self) -> str:
-        return STAGES.get(self.stage, self.stage)
+        return _(STAGES.get(self.stage, self.stage))
 
 
 class IntegrityReport(db.Model):
@@ -204,4 +207,4 @@ class IntegrityReport(db.Model):
 
     @property
     def stage_label(self) -> str:
-        return STAGES.get(self.stage, self.stage)
+        return _(STAGES.get(self.stage, self.stage))

@@ -20,13 +20,16 @@ from werkzeug.exceptions import HTTPException
 from coord.accounts.models import User
 from coord.agencies.models import Agency
 from coord.dbtypes import utcnow
+from coord.documents import document_locale
+from coord.documents.pdf import attendance_en
 from coord.errors import DomainError
 from coord.extensions import db, limiter
+from coord.lang import _, request_locale
 from coord.minutes import services as minutes_services
 from coord.party import answers, feedback, links, proofs, queries, services, undertaking
 from coord.party.models import STAGES
 from coord.referrals import storage
-from coord.timeutil import isoformat_local, local_today
+from coord.timeutil import isoformat_local, local_today, to_local
 
 portal = Blueprint("portal", __name__, url_prefix="/p")
 
@@ -41,7 +44,7 @@ limiter.limit(_limit("PARTY_RATE_LIMIT", "COORD_PARTY_RATE_LIMIT", "120 per minu
 wrong_guesses = limiter.shared_limit(
     _limit("PARTY_WRONG_CODE_LIMIT", "COORD_PARTY_WRONG_CODE_LIMIT", "10 per 15 minutes"), scope="party-wrong",
     deduct_when=lambda response: response.status_code in (404, 410), override_defaults=False,
-    error_message="错误的访问码或链接尝试次数过多，请稍后再试。")
+    error_message=lambda: _("错误的访问码或链接尝试次数过多，请稍后再试。"))
 
 
 def _ip() -> str:
@@ -62,7 +65,7 @@ def _headers(resp: Response) -> Response:
 def help_contact() -> dict[str, str]:
     """Whom to call when a link does not work: the leading-group office (no case is named)."""
     name = current_app.config.get("PARTY_HELP_NAME") or os.environ.get(
-        "COORD_PARTY_HELP_NAME", "区柔性执法工作领导小组办公室（设在区司法局）")
+        "COORD_PARTY_HELP_NAME", "") or _("区柔性执法工作领导小组办公室（设在区司法局）")
     phone = current_app.config.get("PARTY_HELP_PHONE") or os.environ.get("COORD_PARTY_HELP_PHONE", "")
     if not phone:
         office = db.session.execute(sa.select(Agency.phone).join(User, User.agency_id == Agency.id).where(
@@ -81,7 +84,7 @@ def _domain_error(err: DomainError):
     db.session.rollback()
     if err.status in (404, 410):
         return _invalid(err.status)
-    return render_template("party/message.html", title="操作未完成", text=err.message,
+    return render_template("party/message.html", title=_("操作未完成"), text=err.message,
                            contact=help_contact()), err.status
 
 
@@ -92,17 +95,32 @@ def _http_error(err: HTTPException):
     if code in (404, 410):
         return _invalid(code)
     texts = {
-        400: "请求无效，请返回上一页重试。",
-        405: "不支持此操作。",
-        413: "上传的文件过大，请压缩后再试。",
-        429: "操作过于频繁，请稍后再试。",
+        400: _("请求无效，请返回上一页重试。"),
+        405: _("不支持此操作。"),
+        413: _("上传的文件过大，请压缩后再试。"),
+        429: _("操作过于频繁，请稍后再试。"),
     }
-    text = texts.get(code, "系统暂时无法处理，请稍后再试。")
+    text = texts.get(code, _("系统暂时无法处理，请稍后再试。"))
     if isinstance(err, CSRFError):
-        text = "页面已过期（安全校验失败），未做任何修改。请刷新页面后重试。"
+        text = _("页面已过期（安全校验失败），未做任何修改。请刷新页面后重试。")
     elif code == 429 and getattr(err, "description", ""):
         text = str(err.description)
-    return render_template("party/message.html", title="未能完成", text=text, contact=help_contact()), code
+    return render_template("party/message.html", title=_("未能完成"), text=text, contact=help_contact()), code
+
+
+# --- the language switch ---------------------------------------------------------------------------
+
+@portal.get("/lang/<code>")
+def set_language(code: str):
+    """Chinese or English for the party, kept in the same `lang` cookie as the staff pages. The portal
+    sends no Referer, so the page to return to comes as `next` (a portal path only, never elsewhere)."""
+    target = request.args.get("next", "")
+    if not target.startswith("/p/") or "//" in target or "\\" in target:
+        target = url_for("party.portal.code_form")
+    resp = redirect(target, 303)
+    if code in ("zh_CN", "en"):
+        resp.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return resp
 
 
 # --- the code form -------------------------------------------------------------------------------
@@ -117,7 +135,7 @@ def code_form():
 def enter_code():
     link = links.by_code(request.form.get("code", ""))
     if link is None:
-        return render_template("party/code.html", error="访问码不正确，请核对通知书上的访问码。",
+        return render_template("party/code.html", error=_("访问码不正确，请核对通知书上的访问码。"),
                                code=request.form.get("code", "")[:20]), 404
     token = links.token_for(link)
     services.record_view(token, _ip(), "输入访问码进入")
@@ -189,7 +207,7 @@ def confirm(token: str):
         answers.confirm(token, _ip())
     except DomainError as err:
         return _refused(token, err, error_at="answer")
-    return _after(token, "answer", "已确认参加，谢谢。请按通知时间准时参加。")
+    return _after(token, "answer", _("已确认参加，谢谢。请按通知时间准时参加。"))
 
 
 @portal.post("/<token>/reschedule")
@@ -200,7 +218,7 @@ def reschedule(token: str):
         answers.request_reschedule(token, _ip(), reason, starts)
     except DomainError as err:
         return _refused(token, err, error_at="answer", form={"reason": reason, "starts": starts})
-    return _after(token, "answer", "改期申请已提交，约谈单位答复后将在此页显示。")
+    return _after(token, "answer", _("改期申请已提交，约谈单位答复后将在此页显示。"))
 
 
 @portal.post("/<token>/items/<item_id>/proof")
@@ -214,7 +232,7 @@ def proof(token: str, item_id: str):
         proofs.upload(token, _ip(), item_id, uploads, note)
     except DomainError as err:
         return _refused(token, err, error_at=f"item-{item_id}", form={"note": note})
-    return _after(token, f"item-{item_id}", "整改材料已提交，回访单位审核后将在此页显示结果。")
+    return _after(token, f"item-{item_id}", _("整改材料已提交，回访单位审核后将在此页显示结果。"))
 
 
 @portal.post("/<token>/undertaking/sign")
@@ -225,7 +243,7 @@ def sign(token: str):
         undertaking.sign(token, _ip(), form.get("signer_name", ""), form.get("consent"), form.get("signature"))
     except DomainError as err:
         return _refused(token, err, error_at="undertaking", form={"signer_name": form.get("signer_name", "")})
-    return _after(token, "undertaking", "保证承诺书已签署，可在此下载签署后的文件。")
+    return _after(token, "undertaking", _("保证承诺书已签署，可在此下载签署后的文件。"))
 
 
 @portal.post("/<token>/feedback")
@@ -237,7 +255,7 @@ def give_feedback(token: str):
                       form.get("comment", ""), form.get("integrity_report", ""))
     except DomainError as err:
         return _refused(token, err, error_at="feedback", form=dict(form))
-    return _after(token, "feedback", "评价已提交，感谢您的意见。")
+    return _after(token, "feedback", _("评价已提交，感谢您的意见。"))
 
 
 # --- documents and files -------------------------------------------------------------------------
@@ -254,15 +272,18 @@ def notice_pdf(token: str):
     access = services.record_view(token, _ip(), "下载约谈通知书")
     interview = access.interview
     if interview.start_at is None or interview.status not in ("scheduled", "held"):
-        raise DomainError("约谈通知书暂不可下载。")
-    return _pdf(*minutes_services.notice_document(interview))
+        raise DomainError(_("约谈通知书暂不可下载。"))
+    with document_locale(request_locale()):
+        return _pdf(*minutes_services.notice_document(interview))
 
 
 @portal.get("/<token>/undertaking.pdf")
 @wrong_guesses
 def undertaking_pdf(token: str):
     services.record_view(token, _ip(), "下载保证承诺书")
-    return _pdf(*undertaking.document_for_party(token))
+    # The party reads it in their language; what is signed and kept is always the Chinese document.
+    with document_locale(request_locale()):
+        return _pdf(*undertaking.document_for_party(token))
 
 
 @portal.get("/<token>/files/<file_id>")
@@ -275,6 +296,30 @@ def proof_file(token: str, file_id: str):
     return resp
 
 
+_WEEKDAYS_CN = "一二三四五六日"
+
+
+@portal.app_template_filter("party_slot")
+def party_slot(value: datetime | None) -> str:
+    """2026-12-03（周四）09:00, or 2026-12-03 (Thu) 09:00 for an English reader; local time."""
+    if value is None:
+        return ""
+    local = to_local(value)
+    if request_locale() == "en":
+        return f"{local:%Y-%m-%d} ({('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')[local.weekday()]}) {local:%H:%M}"
+    return f"{local:%Y-%m-%d}（周{_WEEKDAYS_CN[local.weekday()]}）{local:%H:%M}"
+
+
+@portal.app_template_filter("party_attendance")
+def party_attendance(text: str) -> str:
+    """The notice's attendance line (written in Chinese by the interviews feature), the names kept."""
+    return attendance_en(text) if request_locale() == "en" else text
+
+
 @portal.app_template_filter("deadline_cn")
 def deadline_cn(value: datetime | Any) -> str:
-    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+    if not value:
+        return ""
+    if request_locale() == "en":
+        return f"{value.day} {value:%B} {value.year}"
+    return f"{value.year}年{value.month}月{value.day}日"

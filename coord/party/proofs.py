@@ -20,6 +20,7 @@ from coord.errors import DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.interviews import services as interviews
 from coord.interviews.models import FollowUp, RectificationItem
+from coord.lang import _
 from coord.party import images, links
 from coord.party.models import PartyLink, PartyProof, PartyProofFile
 from coord.party.services import open_link, party_actor, party_audit, tell_party
@@ -38,7 +39,7 @@ def item_of(interview_id: int, item_id: Any) -> RectificationItem:
     except (TypeError, ValueError):
         item = None
     if item is None or item.interview_id != interview_id:
-        raise NotFound("整改事项不存在。")
+        raise NotFound(_("整改事项不存在。"))
     return item
 
 
@@ -67,15 +68,16 @@ def _checked(uploads: list[storage.Upload]) -> list[dict]:
     """Every file checked and cleaned, nothing written yet."""
     files = [u for u in uploads if u.filename or u.data]
     if not files:
-        raise DomainError("请选择至少一个整改材料文件（照片或 PDF）。", field="files")
+        raise DomainError(_("请选择至少一个整改材料文件（照片或 PDF）。"), field="files")
     if len(files) > MAX_FILES:
-        raise DomainError(f"一次最多上传 {MAX_FILES} 个文件。", field="files")
+        raise DomainError(_("一次最多上传 %(MAX_FILES)s 个文件。", MAX_FILES=MAX_FILES), field="files")
     out = []
     for upload in files:
         name, mime, original = storage.check(upload)  # name, size, type from content
         kind = storage.sniff(upload.data)
         if kind not in PROOF_TYPES:
-            raise DomainError(f"文件“{name}”的类型不能作为整改材料（仅限照片 JPG、PNG 或 PDF）。", field="files")
+            raise DomainError(_("文件“%(name)s”的类型不能作为整改材料（仅限照片 JPG、PNG 或 PDF）。", name=name),
+                              field="files")
         data, removed = images.strip_location(upload.data, kind, name)
         out.append({"name": name, "mime": mime, "data": data, "original": original,
                     "sha256": hashlib.sha256(data).hexdigest(), "removed": removed})
@@ -87,13 +89,13 @@ def upload(token: str, ip: str, item_id: Any, uploads: list[storage.Upload], not
     interview = access.interview
     item = item_of(interview.id, item_id)
     if interview.status != "held":
-        raise DomainError("约谈结束后才能提交整改材料。")
+        raise DomainError(_("约谈结束后才能提交整改材料。"))
     visit = pending_visit(item)
     if visit is None:
-        raise DomainError("该整改事项已回访确认，无需再提交材料；如有疑问请联系约谈单位。")
+        raise DomainError(_("该整改事项已回访确认，无需再提交材料；如有疑问请联系约谈单位。"))
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise DomainError(f"说明不能超过 {MAX_NOTE} 字。", field="note")
+        raise DomainError(_("说明不能超过 %(MAX_NOTE)s 字。", MAX_NOTE=MAX_NOTE), field="note")
     files = _checked(uploads)
     fingerprint = hashlib.sha256("\x1f".join([note, *sorted(f["original"] for f in files)]).encode()).hexdigest()
     last = db.session.execute(sa.select(PartyProof).where(PartyProof.item_id == item.id)
@@ -131,7 +133,7 @@ def get_proof(actor: Any, proof_id: Any) -> PartyProof:
     except (TypeError, ValueError):
         proof = None
     if proof is None:
-        raise NotFound("整改材料不存在或您无权查看。")
+        raise NotFound(_("整改材料不存在或您无权查看。"))
     interviews.get(actor, proof.interview_id)  # 404 outside the interview's agencies
     return proof
 
@@ -145,11 +147,11 @@ def review(actor: Any, proof_id: Any, decision: str, reason: str = "") -> PartyP
     item = proof.item
     visit = pending_visit(item)
     if not may_review(actor, visit or db.session.get(FollowUp, proof.follow_up_id)):
-        raise Forbidden("整改材料由回访单位审核。")
+        raise Forbidden(_("整改材料由回访单位审核。"))
     if proof.status != "submitted":
-        raise DomainError(f"该整改材料已审核（{proof.status_label}）。")
+        raise DomainError(_("该整改材料已审核（%(status_label)s）。", status_label=proof.status_label))
     if visit is None:
-        raise DomainError("该整改事项已登记回访结果。")
+        raise DomainError(_("该整改事项已登记回访结果。"))
     reason = (reason or "").strip()[:2000]
     proof.reviewed_at, proof.reviewed_by_id, proof.review_reason = utcnow(), actor.id, reason
     if decision == "accept":
@@ -166,9 +168,9 @@ def review(actor: Any, proof_id: Any, decision: str, reason: str = "") -> PartyP
             raise
         return proof
     if decision != "more":
-        raise DomainError("请选择审核通过或要求补充材料。", field="decision")
+        raise DomainError(_("请选择审核通过或要求补充材料。"), field="decision")
     if not reason:
-        raise DomainError("要求补充材料时须填写原因，当事人可以看到。", field="reason")
+        raise DomainError(_("要求补充材料时须填写原因，当事人可以看到。"), field="reason")
     proof.status = "more_requested"
     audit.record(actor, "party.proof_more", "interview", interview.id, agencies=interview.agency_ids,
                  summary=f"要求当事人补充整改材料（{item.requirement[:40]}）：{reason[:100]}",
@@ -198,8 +200,8 @@ def _file(interview_id: int, file_id: Any) -> tuple[PartyProofFile, bytes]:
     except (TypeError, ValueError):
         row = None
     if row is None or row.proof.interview_id != interview_id:
-        raise NotFound("文件不存在。")
+        raise NotFound(_("文件不存在。"))
     path = storage.path_for(row.sha256)
     if not path.is_file():
-        raise NotFound("文件不存在。")
+        raise NotFound(_("文件不存在。"))
     return row, path.read_bytes()

@@ -24,6 +24,7 @@ from coord.errors import DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.interviews import services as interviews
 from coord.interviews.models import Interview, PartyAttendee
+from coord.lang import _
 from coord.notify.services import queue_mail, queue_sms, valid_address
 from coord.notify.sms import normalise_mobile
 from coord.party import links
@@ -209,14 +210,14 @@ def issue_links(actor: Any, interview_id: Any, *, send: bool | None = None) -> l
     """Staff: issue missing links for a scheduled or held interview and send the unsent ones."""
     interview = interviews.get(actor, interview_id, for_update=True)
     if not interviews.is_organiser(actor, interview):
-        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以发送当事人访问链接。")
+        raise Forbidden(_("只有牵头单位的联络员或领导小组办公室可以发送当事人访问链接。"))
     if interview.status not in ("scheduled", "held"):
-        raise DomainError("约谈排期后才能向当事人发送访问链接。")
+        raise DomainError(_("约谈排期后才能向当事人发送访问链接。"))
     new, revoked = ensure_links(interview, actor)
     unsent = [lk for lk in links.live_links(interview.id) if lk.kind == "personal" and lk.sent_at is None]
     sent = {lk.id: send_link(lk) for lk in unsent} if send is not False else {}
     if not (new or revoked or any(sent.values())):
-        raise DomainError("当事人参加人员的访问链接均已发送；如需重新发送，请吊销原链接（会生成并发送新链接）。")
+        raise DomainError(_("当事人参加人员的访问链接均已发送；如需重新发送，请吊销原链接（会生成并发送新链接）。"))
     audit.record(actor, "party.links", "interview", interview.id, agencies=interview.agency_ids,
                  summary=f"当事人访问链接：新生成 {len(new)} 个，发送 {sum(1 for v in sent.values() if v)} 个",
                  after={"issued": [lk.id for lk in new], "revoked": [lk.id for lk in revoked],
@@ -231,15 +232,15 @@ def revoke_link(actor: Any, interview_id: Any, link_id: Any, reason: str = "") -
     """Staff: revoke a link and issue its successor (sent again to the same attendee). Returns the new one."""
     interview = interviews.get(actor, interview_id, for_update=True)
     if not interviews.is_organiser(actor, interview):
-        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以吊销当事人访问链接。")
+        raise Forbidden(_("只有牵头单位的联络员或领导小组办公室可以吊销当事人访问链接。"))
     try:
         link = db.session.get(PartyLink, int(link_id))
     except (TypeError, ValueError):
         link = None
     if link is None or link.interview_id != interview.id:
-        raise NotFound("访问链接不存在。")
+        raise NotFound(_("访问链接不存在。"))
     if link.revoked:
-        raise DomainError("该链接已吊销。")
+        raise DomainError(_("该链接已吊销。"))
     reason = (reason or "").strip() or "联络员吊销"
     _revoke(link, actor, reason)
     attendee = db.session.get(PartyAttendee, link.attendee_id) if link.attendee_id else None

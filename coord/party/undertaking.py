@@ -23,6 +23,7 @@ from coord.errors import DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.interviews import services as interviews
 from coord.interviews.models import Interview
+from coord.lang import _
 from coord.minutes import services as minutes_services
 from coord.notify.services import queue_mail
 from coord.party import images, links
@@ -59,9 +60,9 @@ def state(interview: Interview) -> State:
     record = record_of(interview.id)
     minutes = minutes_services.minutes_of(interview)
     if minutes is None or not minutes.is_final:
-        return State(False, "约谈笔录定稿后，可在此签署保证承诺书。", record)
+        return State(False, _("约谈笔录定稿后，可在此签署保证承诺书。"), record)
     if not minutes_services.current_content(interview, minutes).get("undertaking"):
-        return State(False, "本次约谈的笔录未要求签署保证承诺书。", record)
+        return State(False, _("本次约谈的笔录未要求签署保证承诺书。"), record)
     try:
         minutes_services.undertaking_context(interview, minutes)
     except DomainError as err:
@@ -90,16 +91,16 @@ def sign(token: str, ip: str, signer_name: str, consent: Any, signature: str | N
         db.session.rollback()
         return current.record  # signed already: a second submit counts once
     if current.refused:
-        raise DomainError("约谈单位已登记拒绝签署保证承诺书；如需签署，请联系约谈单位。")
+        raise DomainError(_("约谈单位已登记拒绝签署保证承诺书；如需签署，请联系约谈单位。"))
     if not current.available:
         raise DomainError(current.message)
     name = " ".join((signer_name or "").split())
     if not name:
-        raise DomainError("请填写签署人姓名。", field="signer_name")
+        raise DomainError(_("请填写签署人姓名。"), field="signer_name")
     if len(name) > 60:
-        raise DomainError("签署人姓名不能超过 60 个字。", field="signer_name")
+        raise DomainError(_("签署人姓名不能超过 60 个字。"), field="signer_name")
     if not _consented(consent):
-        raise DomainError("请先阅读保证承诺书并勾选“我已阅读并同意”。", field="consent")
+        raise DomainError(_("请先阅读保证承诺书并勾选“我已阅读并同意”。"), field="consent")
     png = images.signature_png(signature)
     context = _context(interview)
     unsigned = render_pdf("undertaking.html", context)
@@ -141,15 +142,15 @@ def refuse(actor: Any, interview_id: Any, reason: str) -> PartyUndertaking:
     """The organiser records that the party refused to sign, with the reason."""
     interview = interviews.get(actor, interview_id, for_update=True)
     if not interviews.is_organiser(actor, interview):
-        raise Forbidden("只有牵头单位的联络员或领导小组办公室可以登记拒绝签署。")
+        raise Forbidden(_("只有牵头单位的联络员或领导小组办公室可以登记拒绝签署。"))
     current = state(interview)
     if current.record is not None:
-        raise DomainError("保证承诺书已签署或已登记拒绝签署，不能重复登记。")
+        raise DomainError(_("保证承诺书已签署或已登记拒绝签署，不能重复登记。"))
     if not current.available:
         raise DomainError(current.message)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("请填写拒绝签署的原因。", field="reason")
+        raise DomainError(_("请填写拒绝签署的原因。"), field="reason")
     record = PartyUndertaking(interview_id=interview.id, status="refused", refusal_reason=reason[:2000],
                               recorded_by_id=actor.id, signed_at=None)
     db.session.add(record)
@@ -171,7 +172,7 @@ def document_for_staff(actor: Any, interview_id: Any) -> tuple[str, bytes]:
     interview = interviews.get(actor, interview_id)
     record = record_of(interview.id)
     if record is None or record.status != "signed":
-        raise NotFound("当事人尚未在线签署保证承诺书。")
+        raise NotFound(_("当事人尚未在线签署保证承诺书。"))
     return f"保证承诺书-{interview.id}-已签署.pdf", record.pdf
 
 

@@ -13,6 +13,7 @@ from coord.accounts.scoping import require_office
 from coord.errors import DomainError
 from coord.extensions import db
 from coord.interviews import services as interviews
+from coord.lang import _
 from coord.party import answers, feedback, links, proofs, queries, services, undertaking
 from coord.party.portal import portal
 from coord.timeutil import parse_iso
@@ -75,7 +76,7 @@ def _run(interview_id: int, fn, success: str, anchor: str = "party"):
 @login_required
 def send_links(interview_id: int):
     return _run(interview_id, lambda: services.issue_links(current_user, interview_id),
-                "当事人访问链接已生成并发送。")
+                _("当事人访问链接已生成并发送。"))
 
 
 @bp.post("/interviews/<int:interview_id>/party/links/<int:link_id>/revoke")
@@ -83,7 +84,7 @@ def send_links(interview_id: int):
 def revoke(interview_id: int, link_id: int):
     return _run(interview_id, lambda: services.revoke_link(current_user, interview_id, link_id,
                                                            request.form.get("reason", "")),
-                "原链接已吊销，已生成新链接。")
+                _("原链接已吊销，已生成新链接。"))
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ def _start(value: str | None):
     try:
         return parse_iso(value) if value else None
     except ValueError:
-        raise DomainError("时间格式不正确。", field="start") from None
+        raise DomainError(_("时间格式不正确。"), field="start") from None
 
 
 @bp.post("/interviews/<int:interview_id>/party/responses/<int:response_id>")
@@ -100,8 +101,8 @@ def _start(value: str | None):
 def answer(interview_id: int, response_id: int):
     form = request.form
     decision = form.get("decision", "")
-    message = ("已同意改期，约谈已改至所选时间，邀请已重新发送。" if decision == "accept"
-               else "已答复当事人：不同意改期。")
+    message = (_("已同意改期，约谈已改至所选时间，邀请已重新发送。") if decision == "accept"
+               else _("已答复当事人：不同意改期。"))
     return _run(interview_id, lambda: answers.answer_reschedule(
         current_user, interview_id, response_id, decision, start=_start(form.get("start")),
         reason=form.get("reason", "")), message, "board")
@@ -114,7 +115,7 @@ def answer(interview_id: int, response_id: int):
 def review(proof_id: int):
     proof = proofs.get_proof(current_user, proof_id)
     decision = request.form.get("decision", "")
-    message = "整改材料审核通过，已登记回访结果：已整改。" if decision == "accept" else "已要求当事人补充材料。"
+    message = _("整改材料审核通过，已登记回访结果：已整改。") if decision == "accept" else _("已要求当事人补充材料。")
     return _run(proof.interview_id, lambda: proofs.review(current_user, proof_id, decision,
                                                           request.form.get("reason", "")), message)
 
@@ -143,7 +144,7 @@ def signed_undertaking(interview_id: int):
 @login_required
 def refusal(interview_id: int):
     return _run(interview_id, lambda: undertaking.refuse(current_user, interview_id, request.form.get("reason", "")),
-                "已登记当事人拒绝签署保证承诺书。")
+                _("已登记当事人拒绝签署保证承诺书。"))
 
 
 # --- the office: ratings per agency and period -------------------------------------------------------
