@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from coord.errors import DomainError, NotFound
 from coord.extensions import db, htmx
+from coord.lists import services as lists
 from coord.referrals import export, police, queries, services, storage
 from coord.referrals.models import LEAD_STATES, MATERIALS, MEASURES, OUTCOMES, URGENCY
 from coord.referrals.storage import Upload
@@ -73,8 +74,6 @@ def _source(lead) -> dict | None:
 
 
 def _current_item(lead):
-    from coord.lists import services as lists
-
     return lists.current_item(lead.list_item) if lead.list_item else None
 
 
