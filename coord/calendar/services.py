@@ -35,9 +35,10 @@ from coord.dbtypes import utcnow
 from coord.errors import Conflict, NotFound
 from coord.extensions import db
 from coord.interviews import services as interviews
-from coord.interviews.models import Interview, Party
+from coord.interviews.models import Interview
 from coord.interviews.services import Invitee, participants_of
 from coord.notify.services import clean_addresses, queue_mail
+from coord.parties.models import Party
 from coord.scheduling.models import BusyBlock, Room
 from coord.scheduling.services import get_user_for_busy
 from coord.timeutil import fmt_local

@@ -35,12 +35,12 @@ from coord.interviews.models import (
     Interview,
     InterviewAgency,
     InterviewParticipant,
-    Party,
     PartyAttendee,
     RectificationItem,
 )
 from coord.interviews.validation import credit_code_error, id_number_error
 from coord.lists import services as lists
+from coord.parties.models import Party
 from coord.referrals import services as referrals
 from coord.scheduling import services as sched
 from coord.scheduling.slots import check_slot, find_slots, nth_working_day_after
