@@ -900,3 +900,10 @@ def _visit_visible(user: Any, entity_id: str) -> bool:
 
 
 audit.register_entity("follow_up", "回访", _visit_visible)
+
+
+def _escalated_visit(lead: Any) -> FollowUp | None:
+    return db.session.execute(sa.select(FollowUp).where(FollowUp.lead_id == lead.id)).scalar_one_or_none()
+
+
+referrals.register_source("follow_up", _escalated_visit)
