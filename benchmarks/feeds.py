@@ -38,7 +38,8 @@ def load(db) -> int:
     and a room each, as the interview services would leave them. Returns the lead agency's id."""
     from coord.accounts.models import User
     from coord.agencies.models import Agency
-    from coord.interviews.models import Interview, InterviewAgency, InterviewParticipant, Party, PartyAttendee
+    from coord.interviews.models import Interview, InterviewAgency, InterviewParticipant, PartyAttendee
+    from coord.parties.models import Party
     from coord.scheduling.models import Room
 
     agencies = {a.code: a for a in db.session.execute(sa.select(Agency)).scalars()}

@@ -43,9 +43,10 @@ def load(db, today) -> list[int]:
     """A year of work among the active agencies: leads in every state, measures of every kind, returns,
     supervisions, held interviews and follow-up visits. Returns the agency ids."""
     from coord.agencies.models import Agency
-    from coord.interviews.models import FollowUp, Interview, InterviewAgency, Party
+    from coord.interviews.models import FollowUp, Interview, InterviewAgency
     from coord.measures.models import Measure
     from coord.oversight.models import LeadEvent
+    from coord.parties.models import Party
     from coord.referrals.models import Lead, LeadKind, Supervision
 
     agencies = list(db.session.execute(sa.select(Agency.id).where(Agency.active.is_(True)).order_by(Agency.id))

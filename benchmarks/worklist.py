@@ -111,10 +111,10 @@ def load_interviews(db, agencies: list[int], users: dict[int, list[int]]) -> Non
         Interview,
         InterviewAgency,
         InterviewParticipant,
-        Party,
         RectificationItem,
     )
     from coord.minutes.models import Minutes
+    from coord.parties.models import Party
 
     rng = random.Random(7)
     now = datetime.now(UTC)

@@ -10,8 +10,9 @@ from coord.audit.models import AuditEntry
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.interviews import services
-from coord.interviews.models import Interview, Party
+from coord.interviews.models import Interview
 from coord.interviews.validation import credit_code_error, id_number_error
+from coord.parties.models import Party
 from coord.scheduling import services as sched
 from coord.scheduling.models import Booking
 from tests.conftest import login, user_by_name

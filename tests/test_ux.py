@@ -15,9 +15,10 @@ import sqlalchemy as sa
 
 from coord.audit.models import AuditEntry
 from coord.extensions import db
-from coord.interviews.models import Interview, Party
+from coord.interviews.models import Interview
 from coord.notify import services as outbox
 from coord.notify.models import OutboxMessage
+from coord.parties.models import Party
 from coord.referrals.models import Lead
 from coord.timeutil import local_today
 from tests.conftest import csrf_token, login, user_by_name

@@ -24,7 +24,8 @@ from coord.accounts.models import User
 from coord.agencies.models import Agency
 from coord.calendar import ics
 from coord.extensions import db
-from coord.interviews.models import Interview, InterviewAgency, InterviewParticipant, Party, PartyAttendee
+from coord.interviews.models import Interview, InterviewAgency, InterviewParticipant, PartyAttendee
+from coord.parties.models import Party
 from coord.scheduling.models import Room
 
 FEED_STATUSES = ("scheduled", "held", "cancelled")

@@ -35,10 +35,13 @@ from coord.calendar.models import FEED_KINDS, FeedKey, InvitationLink, Invitatio
 from coord.dbtypes import utcnow
 from coord.errors import Conflict, NotFound
 from coord.extensions import db
+from coord.interviews import services as interviews
 from coord.interviews.models import Interview
 from coord.interviews.services import Invitee, participants_of
 from coord.notify.services import clean_addresses, queue_mail
-from coord.scheduling.models import Room
+from coord.parties.models import Party
+from coord.scheduling.models import BusyBlock, Room
+from coord.scheduling.services import get_user_for_busy
 from coord.timeutil import fmt_local
 
 log = logging.getLogger(__name__)
@@ -144,9 +147,7 @@ def invite_ics(interview: Interview) -> tuple[bytes, str]:
 
 
 def get_invite(actor: Any, interview_id: Any) -> tuple[bytes, str, Interview]:
-    from coord.interviews.services import get
-
-    interview = get(actor, interview_id)
+    interview = interviews.get(actor, interview_id)
     data, method = invite_ics(interview)
     return data, method, interview
 
@@ -328,8 +329,6 @@ def _forget(session: Session) -> None:
 def _directory_edited(session: Session, _context: Any, _instances: Any) -> None:
     """Names and mailboxes of people, agencies, rooms and parties appear in every event they take
     part in: an edit raises the directory version, which renews feed ETags and cached events."""
-    from coord.interviews.models import Party
-
     kinds = (User, Agency, Room, Party)
     if not any(isinstance(obj, kinds) and session.is_modified(obj, include_collections=False)
                for obj in session.dirty):
@@ -466,8 +465,6 @@ def import_busy(actor: Any, user_id: Any, data: bytes, filename: str = "") -> Im
     """
     from coord.calendar.importer import read_busy
     from coord.dbtypes import write_lock
-    from coord.scheduling.models import BusyBlock
-    from coord.scheduling.services import get_user_for_busy
 
     require_writer(actor)
     user = get_user_for_busy(actor, user_id)
@@ -498,8 +495,6 @@ def import_busy(actor: Any, user_id: Any, data: bytes, filename: str = "") -> Im
 
 
 def imported_busy(user_id: int) -> list[Any]:
-    from coord.scheduling.models import BusyBlock
-
     return list(db.session.execute(
         sa.select(BusyBlock).where(BusyBlock.user_id == user_id, BusyBlock.source == "ics",
                                    BusyBlock.active.is_(True), BusyBlock.end_at >= utcnow())
@@ -516,10 +511,8 @@ def _feed_visible(kind: str):
 
 
 def _invite_visible(user: Any, entity_id: str) -> bool:
-    from coord.interviews.services import can_see
-
     try:
-        return can_see(user, db.session.get(Interview, int(entity_id)))
+        return interviews.can_see(user, db.session.get(Interview, int(entity_id)))
     except ValueError:
         return False
 

@@ -9,6 +9,7 @@ from coord.calendar import feeds, services
 from coord.calendar.models import FEED_KINDS
 from coord.errors import DomainError
 from coord.extensions import db, htmx
+from coord.scheduling.services import list_rooms
 
 bp = Blueprint("calendar", __name__, url_prefix="/cal")
 
@@ -60,8 +61,6 @@ def invite(interview_id: int):
 
 def _feeds_for(user) -> list[dict]:
     """The feeds this user may subscribe to: their own, their agency's, rooms they manage."""
-    from coord.scheduling.services import list_rooms
-
     out = [{"kind": "user", "owner": user, "title": _("我的约谈日程")}]
     out.append({"kind": "agency", "owner": user.agency, "title": _("%(name)s 约谈日程", name=user.agency.name)})
     for room in list_rooms():

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
+from coord.parties.models import Party
 from coord.timeutil import to_local
 
-PARTY_KINDS: dict[str, str] = {"organisation": "单位", "person": "个人"}
 PROBLEM_KINDS: dict[str, str] = {"regional": "区域性问题", "sector": "行业性问题"}
 # The five flexible measures of the policy (柔性执法方式).
 MEASURES: dict[str, str] = {
@@ -31,29 +31,6 @@ FOLLOW_UP_RESULTS: dict[str, str] = {"rectified": "已整改", "not_rectified": 
 def new_uid() -> str:
     """The stable iCalendar UID of an interview, fixed at creation."""
     return f"{uuid.uuid4()}@coord"
-
-
-class Party(db.Model):
-    """行政相对人: an organisation (统一社会信用代码) or a person."""
-
-    __tablename__ = "party"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(20), nullable=False)
-    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
-    credit_code: Mapped[str] = mapped_column(sa.String(18), nullable=False, default="", index=True)
-    id_number: Mapped[str] = mapped_column(sa.String(30), nullable=False, default="")
-    address: Mapped[str] = mapped_column(sa.String(300), nullable=False, default="")
-    contact_phone: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-    @property
-    def kind_label(self) -> str:
-        return PARTY_KINDS.get(self.kind, self.kind)
-
-    def snapshot(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "credit_code": self.credit_code,
-                "id_number": self.id_number, "address": self.address, "contact_phone": self.contact_phone}
 
 
 class Interview(db.Model):
@@ -91,7 +68,7 @@ class Interview(db.Model):
     off_day: Mapped[date | None] = mapped_column(sa.Date)
     off_day_note: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="", server_default="")
 
-    party = relationship("Party", lazy="joined")
+    party = relationship(Party, lazy="joined")
     lead_agency = relationship("Agency", foreign_keys=[lead_agency_id])
     region_agency = relationship("Agency", foreign_keys=[region_agency_id])
     room = relationship("Room")

@@ -36,11 +36,13 @@ from coord.interviews.models import (
     Interview,
     InterviewAgency,
     InterviewParticipant,
-    Party,
     PartyAttendee,
     RectificationItem,
 )
 from coord.interviews.validation import credit_code_error, id_number_error
+from coord.lists import services as lists
+from coord.parties.models import Party
+from coord.referrals import services as referrals
 from coord.scheduling import services as sched
 from coord.scheduling.slots import check_slot, find_slots, nth_working_day_after
 from coord.timeutil import fmt_local, isoformat_local, local_today, to_local
@@ -403,8 +405,6 @@ def _clean(data: dict[str, Any], actor: Any, *, creating: bool, current_item_id:
     clean["lead"] = lead
     if lead is not None:
         # The matter's item on the lead agency's published lists (kept as named even after a list revision).
-        from coord.lists import services as lists
-
         with errors.check():
             item = lists.published_item(lead, data.get("list_item_id"), keep=current_item_id)
             clean["list_item_id"] = item.id if item else None
@@ -863,8 +863,6 @@ def escalate(actor: Any, follow_up_id: Any, data: dict[str, Any] | None = None, 
 
     `data` overrides the prefilled lead fields (None = keep the prefill); `to_agency_id` is required.
     """
-    from coord.referrals import services as referrals
-
     write_lock(db.session)
     visit = get_follow_up(actor, follow_up_id)
     if db.session.get_bind().dialect.name == "postgresql":  # two escalations of one visit: one waits
@@ -909,3 +907,10 @@ def _visit_visible(user: Any, entity_id: str) -> bool:
 
 
 audit.register_entity("follow_up", "回访", _visit_visible)
+
+
+def _escalated_visit(lead: Any) -> FollowUp | None:
+    return db.session.execute(sa.select(FollowUp).where(FollowUp.lead_id == lead.id)).scalar_one_or_none()
+
+
+referrals.register_source("follow_up", _escalated_visit)

@@ -17,6 +17,10 @@ from coord.extensions import db, htmx
 from coord.inputs import to_int
 from coord.interviews import services
 from coord.interviews.models import FOLLOW_UP_RESULTS, MEASURES, PROBLEM_KINDS, STATUSES
+from coord.lists import services as lists
+from coord.referrals import services as referrals
+from coord.referrals import storage
+from coord.referrals.models import URGENCY
 from coord.scheduling import services as sched
 from coord.scheduling.rules import current_rules
 from coord.timeutil import local_datetime, local_today, parse_iso, to_local
@@ -257,8 +261,6 @@ def _show(interview, status: int = 200, **extra):
 def _verdict(interview) -> dict | None:
     """The lead agency's lists on the interview's matter: shown as a flag (an interview is itself a
     flexible measure the policy uses for safety risks too, §四(三), so it is not refused)."""
-    from coord.lists import services as lists
-
     if not (interview.list_item_id or interview.matter.strip()):
         return None
     return lists.eligibility(interview.lead_agency_id, matter_text=interview.matter,
@@ -267,8 +269,6 @@ def _verdict(interview) -> dict | None:
 
 def _visible_leads(visits) -> set[int]:
     """Leads of escalated visits the user may open (a co-organiser may not be party to the lead)."""
-    from coord.referrals import services as referrals
-
     return {v.lead_id for v in visits if v.lead is not None and referrals.can_see(current_user, v.lead)}
 
 
@@ -402,10 +402,6 @@ def visit(follow_up_id: int):
 @login_required
 def escalate(follow_up_id: int):
     """Escalate a "not rectified" visit: the lead form, prefilled from the interview and the visit."""
-    from coord.referrals import services as referrals
-    from coord.referrals import storage
-    from coord.referrals.models import URGENCY
-
     if request.method == "GET":
         visit = services.escalation_target(current_user, follow_up_id)
         form, error, status = services.escalation_defaults(visit), None, 200

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from coord.agencies.models import Agency
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
-from coord.interviews.models import FOLLOW_UP_RESULTS, FollowUp, Interview, Party
+from coord.interviews.models import FOLLOW_UP_RESULTS, FollowUp, Interview
 from coord.lang import N_, _
+from coord.parties.models import Party
 
 # The five flexible measures of policy §四, in its order (the codes the lists and leads use).
 KINDS: dict[str, str] = {

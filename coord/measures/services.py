@@ -30,7 +30,7 @@ from coord.dbtypes import utcnow, write_lock
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.interviews import services as interviews
-from coord.interviews.models import FollowUp, Interview, Party
+from coord.interviews.models import FollowUp, Interview
 from coord.lang import _
 from coord.lists import services as lists
 from coord.measures.models import (
@@ -43,6 +43,7 @@ from coord.measures.models import (
     MeasureFile,
     MeasureOfficer,
 )
+from coord.parties.models import Party
 from coord.referrals import storage
 from coord.referrals.models import Lead
 from coord.referrals.storage import Upload

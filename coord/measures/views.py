@@ -12,10 +12,10 @@ from coord.agencies.models import AGENCY_KINDS, Agency
 from coord.documents import document_locale
 from coord.errors import DomainError
 from coord.extensions import db, htmx
-from coord.interviews.models import PARTY_KINDS
 from coord.lang import _, request_locale
 from coord.measures import documents, services
 from coord.measures.models import CHANNELS, KIND_TITLES, KINDS, PERSUASION_RESULTS, SOURCES, VISIT_RESULTS
+from coord.parties.models import PARTY_KINDS
 from coord.referrals import storage
 from coord.timeutil import local_today
 

@@ -18,9 +18,10 @@ from flask_babel import gettext as _
 from coord.errors import NotFound
 from coord.extensions import db
 from coord.interviews import services as interviews
-from coord.interviews.models import FOLLOW_UP_RESULTS, FollowUp, Interview, InterviewAgency, Party
+from coord.interviews.models import FOLLOW_UP_RESULTS, FollowUp, Interview, InterviewAgency
 from coord.measures.models import Measure
 from coord.minutes.models import Minutes
+from coord.parties.models import Party
 from coord.referrals.models import OUTCOMES, Lead
 from coord.timeutil import isoformat_local, local_datetime
 

@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 
 from coord import events
 from coord.extensions import db
-from coord.interviews.models import FollowUp, Interview, Party
+from coord.interviews.models import FollowUp, Interview
 from coord.minutes.models import Minutes, MinutesRevision
+from coord.parties.models import Party
 from coord.party.models import PartyProof, PartyResponse, PartyUndertaking
 from coord.timeutil import fmt_local
 from coord.worklist.cache import watch

@@ -6,7 +6,7 @@ SQL. A deadline that falls in a year without calendar data is refused with a Chi
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -175,11 +175,23 @@ def eligibility(lead: Lead) -> dict[str, Any]:
     return lists.eligibility(lead.to_agency_id, matter_text=lead.matter, list_item_id=lead.list_item_id)
 
 
-def source_of(lead: Lead) -> Any:
-    """The follow-up visit whose escalation created this lead, if any."""
-    from coord.interviews.models import FollowUp
+# Leads sit below the features that make one by escalation (a not-rectified follow-up visit, in
+# coord.interviews): such a feature registers, when it loads, how to find its record for a lead.
+_source_finders: dict[str, Callable[[Lead], Any]] = {}
 
-    return db.session.execute(sa.select(FollowUp).where(FollowUp.lead_id == lead.id)).scalar_one_or_none()
+
+def register_source(kind: str, find: Callable[[Lead], Any]) -> None:
+    """`find(lead)` returns the record of this kind whose escalation created the lead, or None."""
+    _source_finders[kind] = find
+
+
+def source_of(lead: Lead) -> Any:
+    """The record whose escalation created this lead (the follow-up visit), if any."""
+    for find in _source_finders.values():
+        found = find(lead)
+        if found is not None:
+            return found
+    return None
 
 
 def merged_from(lead: Lead) -> list[Lead]:

@@ -9,8 +9,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from coord.audit import services as audit
 from coord.errors import DomainError, NotFound
 from coord.extensions import db, htmx
+from coord.lists import services as lists
 from coord.referrals import export, police, queries, services, storage
 from coord.referrals.models import LEAD_STATES, MATERIALS, MEASURES, OUTCOMES, URGENCY
 from coord.referrals.storage import Upload
@@ -63,19 +65,16 @@ def _field_errors(err: DomainError | None) -> dict[str, str]:
 
 
 def _source(lead) -> dict | None:
-    """The escalated follow-up visit this lead came from; the interview is linked only for those who see it."""
-    from coord.interviews import services as interviews
-
+    """The escalated follow-up visit this lead came from; the interview is linked only for those who see it
+    (asked through the audit's registry, where the interviews say who may see an interview)."""
     visit = services.source_of(lead)
     if visit is None:
         return None
     return {"visit": visit, "interview": visit.interview,
-            "visible": interviews.can_see(current_user, visit.interview)}
+            "visible": audit.can_see(current_user, "interview", str(visit.interview_id))}
 
 
 def _current_item(lead):
-    from coord.lists import services as lists
-
     return lists.current_item(lead.list_item) if lead.list_item else None
 
 

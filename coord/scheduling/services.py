@@ -17,6 +17,7 @@ from coord.dbtypes import write_lock
 from coord.errors import DomainError, NotFound, too_long
 from coord.extensions import db
 from coord.inputs import int32
+from coord.parties.models import Party
 from coord.scheduling.models import LONG_BLOCK, Booking, BusyBlock, Room
 from coord.scheduling.rules import current_rules
 from coord.timeutil import fmt_local
@@ -107,8 +108,6 @@ audit.register_entity("room", "会议室", lambda user, _id: True)
 
 def resource_labels(resources: Sequence[str]) -> dict[str, str]:
     """Human names for "user:1", "room:2", "party:3" (name and agency for people)."""
-    from coord.interviews.models import Party
-
     ids: dict[str, list[int]] = {"user": [], "room": [], "party": []}
     for r in resources:
         kind, _sep, num = r.partition(":")

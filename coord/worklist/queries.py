@@ -29,10 +29,11 @@ from flask_babel import gettext as _
 from coord.agencies.models import Agency
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
-from coord.interviews.models import FollowUp, Interview, InterviewAgency, InterviewParticipant, Party
+from coord.interviews.models import FollowUp, Interview, InterviewAgency, InterviewParticipant
 from coord.lists.models import KINDS as LIST_KINDS
 from coord.lists.models import ListVersion
 from coord.minutes.models import Minutes
+from coord.parties.models import Party
 from coord.referrals.models import POLICE_CLOCKS, ExtensionRequest, Lead, PoliceReferral
 from coord.timeutil import fmt_local, local_tz, to_local
 from coord.workdays.models import CalendarYear
