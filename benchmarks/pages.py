@@ -42,8 +42,8 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 TARGET = 0.5
 PAGES = [p for p in os.environ.get("BENCH_PAGES", "").split(",") if p] or [
-    "/", "/interviews/", "/interviews/follow-ups", "/minutes/", "/leads/", "/leads/police/", "/lists/",
-    "/agencies/", "/audit/", "/scheduling/busy",
+    "/", "/interviews/", "/interviews/follow-ups", "/minutes/", "/leads/", "/leads/?box=outbox", "/leads/police/",
+    "/lists/", "/measures/", "/agencies/", "/audit/", "/scheduling/busy",
 ]
 # wrk prints one line the script below can read: requests, duration (µs), p50 and p95 (µs), non-2xx.
 WRK_SCRIPT = """
@@ -78,6 +78,9 @@ def build(url: str) -> None:
         feeds.load(db)
         referrals.load(db, local_today())
         referrals.analyze(db)
+        if db.engine.dialect.name == "postgresql":  # every table's statistics, as autovacuum would have them
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("ANALYZE"))
         n_leads = db.session.execute(sa.text("SELECT count(*) FROM lead")).scalar()
         n_interviews = db.session.execute(sa.text("SELECT count(*) FROM interview")).scalar()
         print(f"loaded {n_interviews:,} interviews and {n_leads:,} leads in {time.perf_counter() - started:.1f} s "
@@ -119,6 +122,18 @@ def login(base: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in s.cookies.items())
 
 
+def landing(base: str, page: str, cookie: str) -> str:
+    """The page a redirecting entry leads to (a coordinator's /lists/ is their agency's lists): wrk would
+    otherwise measure the redirect."""
+    import requests
+
+    resp = requests.get(base + page, headers={"Cookie": cookie}, allow_redirects=False)
+    if resp.is_redirect:
+        target = requests.compat.urlsplit(resp.headers["Location"])
+        return target.path + (f"?{target.query}" if target.query else "")
+    return page
+
+
 def wrk(url: str, script: Path, cookie: str | None) -> tuple[float, float, float]:
     cmd = ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--timeout", "30s", "-s", str(script), url]
     if cookie:
@@ -155,7 +170,7 @@ def main() -> int:
             print(f"{'page':<24} {'coord req/s':>11} {'p50 ms':>7} {'p95 ms':>7} │ {'bare req/s':>10} "
                   f"{'p50 ms':>7} {'p95 ms':>7} │ {'ratio':>6}")
             missed = []
-            for page in PAGES:
+            for page in (landing(coord_base, p, cookie) for p in PAGES):
                 wrk(coord_base + page, script, cookie)  # warm: templates compiled, connections open
                 mine, theirs = [], []
                 for _ in range(ROUNDS):  # alternately, so both see the same machine

@@ -82,6 +82,9 @@ def load(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
         # Absolute session limit (the cookie's lifetime and the server-side session's end).
         "PERMANENT_SESSION_LIFETIME": int(float(os.environ.get("COORD_SESSION_HOURS", "8")) * 3600),
+        # The cookie keeps the end it got at login (the absolute limit): not re-signed and re-sent on every
+        # response. The idle timeout is the server-side session's (user_session.last_seen_at).
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": int(os.environ.get("COORD_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # The two lists: limits on an imported sheet.

@@ -62,17 +62,21 @@ def start(user: User) -> str:
     return token
 
 
+# Built once: every request runs it. Only the session columns the checks read (not a UserSession object),
+# and the user (with its agency, joined) as an object, since the page and its services use it.
+_LOAD = (sa.select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.ended_at, User)
+         .join(User, User.id == UserSession.user_id)
+         .where(UserSession.token_hash == sa.bindparam("token_hash")))
+
+
 def load(user_id: int, token: str | None) -> User | None:
     """The user of a live session, or None (and the session ended if it timed out)."""
     if not token:
         return None
-    row = db.session.execute(
-        sa.select(UserSession, User).join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _digest(token))
-    ).first()
+    row = db.session.execute(_LOAD, {"token_hash": _digest(token)}).first()
     if row is None:
         return None
-    sess, user = row
+    sess, user = row, row.User  # sess: the session columns
     if user.id != user_id or sess.ended_at is not None or not user.active:
         return None
     now = utcnow()

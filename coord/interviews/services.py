@@ -159,8 +159,11 @@ def list_interviews(
         stmt = stmt.where(Interview.status == "scheduled", sa.exists(sa.select(InterviewAgency.id).where(
             InterviewAgency.interview_id == Interview.id, InterviewAgency.agency_id == actor.agency_id,
             InterviewAgency.confirmation == "pending", InterviewAgency.role == "co")))
-    stmt = (stmt.order_by(Interview.start_at.is_(None), Interview.start_at.desc(), Interview.id.desc())
-            .limit(limit).offset(offset))
+    order = (Interview.start_at.is_(None), Interview.start_at.desc(), Interview.id.desc())
+    # The page's ids first, then its rows: joined to the party and organiser before the LIMIT, the database
+    # read every visible interview's party and agency to keep 25 (30 ms for 2,000 on PostgreSQL).
+    page = stmt.with_only_columns(Interview.id).order_by(*order).limit(limit).offset(offset).subquery()
+    stmt = sa.select(Interview).join(page, page.c.id == Interview.id).order_by(*order)
     # Each row shows its party, organiser and confirmations: the first two in the same query, the
     # confirmations counted in it (summary) or loaded by one more query, never one per row.
     stmt = stmt.options(joinedload(Interview.lead_agency), joinedload(Interview.party))

@@ -113,10 +113,16 @@ def list_measures(actor: Any, filters: Filters, *, page: int = 1, per_page: int 
     """One page of the register, newest first, and the total the filters select."""
     where = filters.where(actor)
     per_page = max(1, min(per_page, 500))
-    stmt = (sa.select(Measure).where(*where).order_by(Measure.measure_on.desc(), Measure.id.desc())
+    # The total comes with the page (a window count), not from a second query; only a page past the end,
+    # which has no row to carry it, counts apart.
+    stmt = (sa.select(Measure, sa.func.count().over().label("total")).where(*where)
+            .order_by(Measure.measure_on.desc(), Measure.id.desc())
             .limit(per_page).offset((max(page, 1) - 1) * per_page)
             .options(selectinload(Measure.officers)))
-    rows = list(db.session.execute(stmt).unique().scalars())
+    found = db.session.execute(stmt).unique().all()
+    rows = [m for m, _total in found]
+    if found or page <= 1:
+        return rows, found[0].total if found else 0
     total = db.session.execute(sa.select(sa.func.count()).select_from(Measure).where(*where)).scalar_one()
     return rows, total
 

@@ -58,7 +58,9 @@ def index():
                "args": request.args, "kinds": KINDS, "sources": SOURCES}
     if htmx and htmx.target == "measure-rows":
         return render_template("measures/_rows.html", **context)
-    return render_template("measures/index.html", agencies=_agencies(), titles=KIND_TITLES,
+    # Only the office filters by agency (everyone else sees their own agency's entries).
+    return render_template("measures/index.html", agencies=_agencies() if current_user.is_office else [],
+                           titles=KIND_TITLES,
                            can_create=current_user.role in services.ACTING_ROLES, **context)
 
 

@@ -186,7 +186,9 @@ def nav_links(user) -> tuple[list[tuple], list[tuple]]:
     here = request.endpoint
     main: list[tuple] = []
     more: list[tuple] = []
+    user = getattr(user, "_get_current_object", lambda: user)()  # the object, not the proxy, per badge
     for endpoint, url, label, under_more in static:
-        badge = nav_badge(endpoint) if endpoint in NAV_BADGES else 0
+        fn = NAV_BADGES.get(endpoint)
+        badge = fn(user) if fn else 0
         (more if under_more else main).append((url, label, endpoint == here, badge))
     return main, more

@@ -214,14 +214,16 @@ def _constants(state) -> None:
     state.app.jinja_env.globals["PROVISIONAL_NOTE"] = _l(services.PROVISIONAL_NOTE)
 
 
-_MISSING = re.compile(r"(\d{4}) 年的工作日历尚未录入")
+_PHRASE = "年的工作日历尚未录入"
+_MISSING = re.compile(rf"(\d{{4}}) {_PHRASE}")
 
 
 @pass_eval_context
 def _link_calendar_errors(eval_ctx, value: Any) -> Any:
     """Every calendar error shown on a page links to 工作日历: whichever template shows the message
     (forms, error pages, slot searches), the link is added where it is printed."""
-    if isinstance(value, str) and not isinstance(value, Markup) and eval_ctx.autoescape:
+    # Runs on every {{ }} of every page: the cheap tests first (a plain str holding the phrase).
+    if type(value) is str and _PHRASE in value and eval_ctx.autoescape:
         found = _MISSING.search(value)
         if found:
             year = int(found.group(1))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
@@ -187,8 +188,16 @@ class Worklist:
     def total(self) -> int:
         return sum(r.count for r in self.sections)
 
+    @cached_property
+    def _nav_counts(self) -> dict[str, int]:
+        # Summed once per worklist (it is cached across requests), not once per nav entry and page.
+        counts: dict[str, int] = {}
+        for r in self.sections:
+            counts[r.section.nav] = counts.get(r.section.nav, 0) + r.count
+        return counts
+
     def nav_count(self, endpoint: str) -> int:
-        return sum(r.count for r in self.sections if r.section.nav == endpoint)
+        return self._nav_counts.get(endpoint, 0)
 
     def ordered(self, now: datetime) -> list[SectionResult]:
         """Non-empty sections, most urgent first: overdue items, then warnings, then the sections' order."""
