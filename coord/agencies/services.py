@@ -2,15 +2,54 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+import threading
+import time
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from flask import current_app
 
 from coord.accounts.scoping import require_office
 from coord.agencies.models import AGENCY_KINDS, Agency
 from coord.audit import services as audit
 from coord.errors import DomainError, NotFound, too_long
 from coord.extensions import db
+
+# The agencies a filter offers (the office's lead list and register): ~60 rows that change a few times a
+# year, cached per process so a list page costs no query for them. A change made here is seen at once by
+# this process; other workers see it within this many seconds (a filter option, never a permission).
+CHOICES_SECONDS = 60.0
+_choices_lock = threading.Lock()
+
+
+class Choice(NamedTuple):
+    id: int
+    name: str
+
+
+def filter_choices(*, enforcement_only: bool = False) -> list[Choice]:
+    """Active agencies (enforcement agencies only, if asked) in directory order, as (id, name)."""
+    cache = _choices()
+    hit = cache.get(enforcement_only)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    stmt = sa.select(Agency.id, Agency.name).where(Agency.active.is_(True)).order_by(Agency.sort_order, Agency.id)
+    if enforcement_only:
+        stmt = stmt.where(Agency.is_enforcement.is_(True))
+    rows = [Choice(*row) for row in db.session.execute(stmt)]
+    with _choices_lock:
+        cache[enforcement_only] = (time.monotonic() + CHOICES_SECONDS, rows)
+    return rows
+
+
+def _choices() -> dict[bool, tuple[float, list[Choice]]]:
+    """One cache per app (two apps never share rows: tests make one per database)."""
+    return current_app.extensions.setdefault("coord_agency_choices", {})
+
+
+def forget_choices() -> None:
+    with _choices_lock:
+        _choices().clear()
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -93,6 +132,7 @@ def update(actor: Any, agency_id: int, data: dict[str, Any]) -> Agency:
     audit.record(actor, "agency.update", "agency", agency.id, agencies=[agency.id],
                  summary=f"修改单位 {agency.name}", before=before, after=agency.snapshot())
     db.session.commit()
+    forget_choices()
     return agency
 
 
@@ -110,6 +150,7 @@ def create(actor: Any, data: dict[str, Any]) -> Agency:
     audit.record(actor, "agency.create", "agency", agency.id, agencies=[agency.id],
                  summary=f"新增单位 {agency.name}", after=agency.snapshot())
     db.session.commit()
+    forget_choices()
     return agency
 
 

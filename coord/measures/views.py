@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from coord.agencies import services as agency_services
 from coord.agencies.models import AGENCY_KINDS, Agency
 from coord.documents import document_locale
 from coord.errors import DomainError
@@ -59,7 +60,8 @@ def index():
     if htmx and htmx.target == "measure-rows":
         return render_template("measures/_rows.html", **context)
     # Only the office filters by agency (everyone else sees their own agency's entries).
-    return render_template("measures/index.html", agencies=_agencies() if current_user.is_office else [],
+    return render_template("measures/index.html",
+                           agencies=agency_services.filter_choices() if current_user.is_office else [],
                            titles=KIND_TITLES,
                            can_create=current_user.role in services.ACTING_ROLES, **context)
 

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from coord.agencies import services as agency_services
 from coord.audit import services as audit
 from coord.errors import DomainError, NotFound
 from coord.extensions import db, htmx
@@ -107,7 +108,7 @@ def index():
     except DomainError:
         abort(400)
     left = {r.lead.id: r.days_left for r in rows}  # counted by the list's own query
-    agencies = services.receivers() if current_user.is_office else []
+    agencies = agency_services.filter_choices(enforcement_only=True) if current_user.is_office else []
     args = {"box": box.box, "state": state, "overdue": "1" if overdue else "", "page": page,
             "agency_id": request.args.get("agency_id", "")}
     template = "referrals/_rows.html" if htmx and htmx.target == "lead-list" else "referrals/index.html"
