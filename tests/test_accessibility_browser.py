@@ -13,11 +13,12 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import template_rendered
 
 from coord.extensions import db
 from coord.timeutil import local_today
 from tests.conftest import browser_login, login
-from tests.english_walk import PER_PATTERN, SKIP, _shape, _Text
+from tests.english_walk import SKIP, _shape, _Text
 from tests.interview_fixtures import ensure_calendar
 
 pytestmark = pytest.mark.browser
@@ -33,6 +34,8 @@ STARTS = ("/", "/me/notifications", "/account", "/leads/", "/leads/?box=outbox",
 PUBLIC = ("/login", "/public/lists")
 # A language link would turn the rest of the walk into English (the English walk covers English).
 NOT_WALKED = (*SKIP, "/lang/", "/dev/")
+# axe takes 0.5 to 1 s a page: a template is checked once per role (its other URLs, e.g. the audit history
+# of each kind of record, or a list with other filters, show the same markup).
 LIMIT = 90  # pages per role: every URL shape the roles reach fits (measured: 40 to 70)
 
 RUN_AXE = """async () => {
@@ -65,34 +68,45 @@ def district(app, tmp_path):
     return app
 
 
-def reachable(client, starts: tuple[str, ...], limit: int = LIMIT) -> list[str]:
-    """The HTML pages a user reaches from `starts` by same-site GET links, PER_PATTERN per URL shape."""
+def reachable(app, client, starts: tuple[str, ...], limit: int = LIMIT) -> list[str]:
+    """The HTML pages a user reaches from `starts` by same-site GET links: every start, and then one page
+    per template (the page's own, that extends base.html) among one URL per shape."""
     seen: set[str] = set()
-    shapes: dict[str, int] = {}
+    shapes: set[str] = set()
+    templates: set[str] = set()
+    rendered: list[str] = []
     queue = deque(starts)
     pages: list[str] = []
-    while queue and len(pages) < limit:
-        url = queue.popleft()
-        parts = urlsplit(url)
-        if parts.netloc not in ("localhost", ""):
-            continue
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        if path in seen or any(parts.path.startswith(s) for s in NOT_WALKED):
-            continue
-        seen.add(path)
-        shape = _shape(parts.path)
-        if shapes.get(shape, 0) >= PER_PATTERN:
-            continue
-        response = client.get(path)
-        if response.status_code != 200 or not response.content_type.startswith("text/html"):
-            continue
-        shapes[shape] = shapes.get(shape, 0) + 1
-        pages.append(path)
-        parser = _Text()
-        parser.feed(response.get_data(as_text=True))
-        for link in parser.links:
-            if not link.startswith(("#", "mailto:", "tel:", "javascript:", "data:")):
-                queue.append(urljoin(path, link.split("#")[0]))
+
+    def note(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(note, app):
+        while queue and len(pages) < limit:
+            url = queue.popleft()
+            parts = urlsplit(url)
+            if parts.netloc not in ("localhost", ""):
+                continue
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if path in seen or any(parts.path.startswith(s) for s in NOT_WALKED):
+                continue
+            seen.add(path)
+            shape = _shape(parts.path) + "?" + "&".join(sorted({f.split("=")[0] for f in parts.query.split("&") if f}))
+            if shape in shapes and url not in starts:
+                continue
+            shapes.add(shape)
+            rendered.clear()
+            response = client.get(path)
+            if response.status_code != 200 or not response.content_type.startswith("text/html") or not rendered:
+                continue
+            if rendered[0] not in templates or url in starts:
+                templates.add(rendered[0])
+                pages.append(path)
+            parser = _Text()
+            parser.feed(response.get_data(as_text=True))
+            for link in parser.links:
+                if not link.startswith(("#", "mailto:", "tel:", "javascript:", "data:")):
+                    queue.append(urljoin(path, link.split("#")[0]))
     db.session.rollback()  # the test client shares the test's session: end its read, or the server cannot write
     return pages
 
@@ -151,7 +165,7 @@ def test_every_page_passes_axe_as_each_demo_role_and_logged_out(district, chromi
 
     context = new_context(chromium, live_server)
     page = context.new_page()
-    public = reachable(district.test_client(), PUBLIC, limit=12)
+    public = reachable(district, district.test_client(), PUBLIC, limit=12)
     walked["logged out"] = len(public)
     for path in public:
         problems += axe_check(page, path)
@@ -159,6 +173,7 @@ def test_every_page_passes_axe_as_each_demo_role_and_logged_out(district, chromi
     for token in party_tokens():
         problems += axe_check(page, f"/p/{token}")
         walked["party"] = walked.get("party", 0) + 1
+    problems += focus_hidden(page, f"/p/{token}")
     problems += axe_check(page, "/p/")
     context.close()
     assert walked.get("party") == 2, "the demo has no personal link of a scheduled or a held interview"
@@ -166,7 +181,7 @@ def test_every_page_passes_axe_as_each_demo_role_and_logged_out(district, chromi
     for username in ROLES:
         client = district.test_client()
         login(client, username)
-        pages = reachable(client, STARTS)
+        pages = reachable(district, client, STARTS)
         walked[username] = len(pages)
         context = new_context(chromium, live_server)
         page = context.new_page()
