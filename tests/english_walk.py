@@ -6,6 +6,7 @@ run of Han characters that is left: that is interface text without an English tr
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import deque
 from html.parser import HTMLParser
@@ -62,12 +63,27 @@ def stored_texts() -> list[str]:
         for column in columns:
             rows = db.session.execute(sa.text(f'SELECT "{column}" FROM "{table}"')).scalars()
             for value in rows:
-                text = value if isinstance(value, str) else (str(value) if value is not None else "")
-                for piece in re.split(r'[\n"\\]|\\u[0-9a-f]{4}', text):
-                    piece = piece.strip()
-                    if piece and HAN.search(piece):
-                        values.add(piece)
+                for text in _leaves(value):
+                    for piece in text.split("\n"):
+                        piece = piece.strip()
+                        if piece and HAN.search(piece):
+                            values.add(piece)
     return sorted(values, key=len, reverse=True)
+
+
+def _leaves(value) -> list[str]:
+    """The texts of a stored value: a JSON document (a string in SQLite, parsed in PostgreSQL) by its
+    string leaves, whose Chinese SQLite keeps as \\u escapes."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _leaves(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _leaves(v)]
+    return [value] if isinstance(value, str) else []
 
 
 def chinese_left(html: str, data: list[str]) -> tuple[list[str], list[str]]:

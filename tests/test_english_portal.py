@@ -206,3 +206,50 @@ def test_a_refused_measure_form_and_the_flash_after_saving_are_in_english(app, c
     summary = db.session.execute(sa.select(AuditEntry.summary).where(AuditEntry.action == "measure.create")
                                  .order_by(AuditEntry.id.desc())).scalars().first()
     assert "登记行政劝导" in summary
+
+
+# --- the staff's documents: minutes, notice, the two lists ---------------------------------------
+
+def test_the_minutes_in_english_are_a_reading_copy_and_the_kept_chinese_pdf_stays_the_record(app, client):
+    from coord.minutes.models import Minutes
+
+    interview = held_interview()
+    login(client, "scjg_coord")
+    kept = db.session.execute(sa.select(Minutes).where(Minutes.interview_id == interview.id)).scalar_one().issued[-1]
+    chinese = client.get(f"/interviews/{interview.id}/minutes.pdf")
+    assert chinese.status_code == 200 and chinese.data == kept.pdf  # the record, as issued
+    _english(client)
+    english = client.get(f"/interviews/{interview.id}/minutes.pdf")
+    text = pdf_tools.text(english.data)
+    assert english.status_code == 200 and english.data != kept.pdf
+    assert "Interview Minutes" in text and "Rectification required" in text
+    assert not _chinese_in_pdf(english.data)
+    archive = client.get(f"/interviews/{interview.id}/minutes.pdf?archive=1")
+    assert archive.data == kept.pdf_archive  # the archive is always the record
+    notice = client.get(f"/interviews/{interview.id}/notice.pdf")  # the organiser's copy, in English too
+    assert "Interview Notice" in pdf_tools.text(notice.data) and not _chinese_in_pdf(notice.data)
+
+
+def test_a_published_list_in_english_has_english_headings_and_the_agencys_entries_as_entered(app, client):
+    from coord.lists.models import KIND_TITLES, ListVersion
+    from coord.lists.rules import COLUMNS
+    from coord.lists.sheets import NOTES
+
+    version = db.session.execute(sa.select(ListVersion).where(ListVersion.state == "published")
+                                 .order_by(ListVersion.id)).scalars().first()
+    path = f"/public/lists/{version.agency_id}/{version.kind}.pdf"
+    chinese = pdf_tools.compact(pdf_tools.text(client.get(path).data))
+    assert "单位：" in chinese and "柔性执法事项" in chinese
+    _english(client)
+    english = client.get(path)
+    text = pdf_tools.text(english.data)
+    assert english.status_code == 200 and "Agency:" in text and "Notes:" in text
+    # The table's cells wrap line by line across columns in the text, so the labels are checked by name:
+    # none of the Chinese title, unit line, column headers or notes is left; the entries are as entered.
+    compact = pdf_tools.compact(text)
+    labels = [KIND_TITLES[version.kind], "单位：", *(h for _, h in COLUMNS[version.kind]), NOTES[version.kind][:12]]
+    assert [label for label in labels if label in compact] == []
+    assert version.items[0].matter[:6] in compact
+    login(client, "admin")
+    staff = client.get(f"/lists/versions/{version.id}/download.pdf")
+    assert staff.status_code == 200 and "Agency:" in pdf_tools.text(staff.data)

@@ -175,9 +175,21 @@ _env.install_null_translations(newstyle=True)
 _env_en = _environment(ChoiceLoader([FileSystemLoader(str(DOCUMENTS_DIR / "en")),
                                      FileSystemLoader(str(DOCUMENTS_DIR))]))
 # The English copy writes dates and list numbers the English way under the same filter names.
-_env_en.filters.update(cn_date=_en_date, cn_time=_en_time, cn_datetime=_en_datetime, cn_number=str,
-                       attendance_en=attendance_en)
 _en_catalogue: Any = None
+
+
+def _tr_known(value: Any) -> Any:
+    """A table cell of labels kept in Chinese in code (measure names, "劝导、告知建议") in English when the
+    catalogue knows every part; anything else (what an agency entered) as it is."""
+    if not isinstance(value, str) or not value or _en_catalogue is None:
+        return value
+    parts = value.split("、")
+    english = [_en_catalogue.gettext(p) for p in parts]
+    return ", ".join(english) if all(e != p for e, p in zip(english, parts, strict=True)) else value
+
+
+_env_en.filters.update(cn_date=_en_date, cn_time=_en_time, cn_datetime=_en_datetime, cn_number=str,
+                       attendance_en=attendance_en, tr_known=_tr_known)
 
 LOCALES = ("zh_CN", "en")
 # The language of documents produced in this context: Chinese unless a view that answers a user who chose
@@ -193,6 +205,11 @@ def document_locale(locale: str) -> Iterator[None]:
         yield
     finally:
         _locale.reset(token)
+
+
+def document_language() -> str:
+    """The language of the documents produced in this context ("zh_CN" or "en")."""
+    return _locale.get()
 
 
 def _english() -> Environment:

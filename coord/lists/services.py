@@ -544,6 +544,7 @@ def list_pdf_context(version: ListVersion) -> dict[str, Any]:
         "title": version.title,
         "agency_name": version.agency.name,
         "version_label": f"第 {version.number} 版",
+        "version": version.number,
         "published_at": version.published_at,
         "headers": [h for _, h in columns],
         "widths": [round(w * scale, 2) for w in widths],

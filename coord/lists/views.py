@@ -9,8 +9,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from coord.documents import document_locale
 from coord.errors import DomainError
 from coord.extensions import htmx
+from coord.lang import request_locale
 from coord.lists import services
 from coord.lists.models import KINDS, MEASURES, ListVersion
 from coord.lists.rules import COLUMNS, matter_code_warning
@@ -153,7 +155,8 @@ def download_pdf(version_id: int):
 
 
 def _pdf_response(version: ListVersion) -> Response:
-    data = services.render_list_pdf(version)
+    with document_locale(request_locale()):  # English: a reading copy of the list
+        data = services.render_list_pdf(version)
     name = f"{version.agency.name}-{version.title}-第{version.number}版.pdf"
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name)
 

@@ -23,7 +23,7 @@ from coord import events
 from coord.accounts.models import User
 from coord.audit import services as audit
 from coord.dbtypes import utcnow
-from coord.documents import DocumentError, numbering, render_pdf
+from coord.documents import DocumentError, document_language, numbering, render_pdf
 from coord.errors import Conflict, DomainError, Forbidden, NotFound
 from coord.extensions import db
 from coord.inputs import int32
@@ -681,7 +681,8 @@ def minutes_pdf(actor: Any, interview_id: Any, number: Any = None, *, archive: b
             raise NotFound(_("笔录没有第 %(n)s 版。", n=number))
     suffix = "（存档PDF-A）" if archive else ""
     name = f"约谈笔录-{interview.id}-第{rev.number}版{'（草稿）' if rev.kind == 'draft' else ''}{suffix}.pdf"
-    if rev.kind in ("final", "correction"):
+    # The kept PDF is the record; an English reader gets a reading copy made now (never the archive's).
+    if rev.kind in ("final", "correction") and (archive or document_language() != "en"):
         data = rev.pdf_archive if archive else rev.pdf
         if data:
             return name, data

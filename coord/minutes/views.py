@@ -9,8 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coord.accounts.models import User
+from coord.documents import document_locale
 from coord.errors import Conflict, DomainError
 from coord.extensions import db, htmx
+from coord.lang import request_locale
 from coord.minutes import services
 
 bp = Blueprint("minutes", __name__)
@@ -164,16 +166,20 @@ def _download(name: str, data: bytes) -> Response:
 @login_required
 def minutes_pdf(interview_id: int):
     archive = request.args.get("archive") == "1"
-    return _download(*services.minutes_pdf(current_user, interview_id, request.args.get("revision"), archive=archive))
+    with document_locale(request_locale()):  # English: a reading copy; the kept Chinese PDF is the record
+        return _download(*services.minutes_pdf(current_user, interview_id, request.args.get("revision"),
+                                               archive=archive))
 
 
 @bp.get("/interviews/<int:interview_id>/notice.pdf")
 @login_required
 def notice_pdf(interview_id: int):
-    return _download(*services.notice_pdf(current_user, interview_id))
+    with document_locale(request_locale()):
+        return _download(*services.notice_pdf(current_user, interview_id))
 
 
 @bp.get("/interviews/<int:interview_id>/undertaking.pdf")
 @login_required
 def undertaking_pdf(interview_id: int):
-    return _download(*services.undertaking_pdf(current_user, interview_id))
+    with document_locale(request_locale()):
+        return _download(*services.undertaking_pdf(current_user, interview_id))
