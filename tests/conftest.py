@@ -171,6 +171,24 @@ def api(app, client):
 # --- a live server and headless Chromium for browser tests ------------------------------------
 
 @pytest.fixture
+def district(app, tmp_path):
+    """The app with the living demo district (`seed-demo`) made for today, a calendar around today first:
+    for the tests that walk every page (the English walk, axe-core)."""
+    from datetime import timedelta
+
+    from coord.timeutil import local_today
+    from tests.interview_fixtures import ensure_calendar  # it imports this module
+
+    app.config["PDF_CACHE_DIR"] = str(tmp_path / "pdf-cache")
+    ensure_calendar(local_today() - timedelta(days=70), 100)
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--quiet"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    return app
+
+
+@pytest.fixture
 def live_server(app):
     from werkzeug.serving import make_server
 

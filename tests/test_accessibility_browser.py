@@ -7,7 +7,6 @@ Form labels are axe's `label` rule (critical): a control with no accessible name
 from __future__ import annotations
 
 from collections import deque
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -16,10 +15,8 @@ import sqlalchemy as sa
 from flask import template_rendered
 
 from coord.extensions import db
-from coord.timeutil import local_today
 from tests.conftest import browser_login, login
 from tests.english_walk import SKIP, _shape, _Text
-from tests.interview_fixtures import ensure_calendar
 
 pytestmark = pytest.mark.browser
 
@@ -55,17 +52,6 @@ FOCUS_SHOWN = """() => {
   return {tag: el.tagName.toLowerCase(), text: (el.textContent || el.value || '').trim().slice(0, 30),
           shown: outline || s.boxShadow !== 'none'};
 }"""
-
-
-@pytest.fixture
-def district(app, tmp_path):
-    app.config["PDF_CACHE_DIR"] = str(tmp_path / "pdf-cache")
-    ensure_calendar(local_today() - timedelta(days=70), 100)
-    db.session.remove()
-    result = app.test_cli_runner().invoke(args=["seed-demo", "--quiet"])
-    assert result.exit_code == 0, result.output
-    db.session.rollback()
-    return app
 
 
 def reachable(app, client, starts: tuple[str, ...], limit: int = LIMIT) -> list[str]:

@@ -2,15 +2,10 @@
 that use it over the living demo district, shows no Chinese outside the data."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from coord.extensions import db
-from coord.timeutil import local_today
 from tests.conftest import login
 from tests.english_walk import walk
-from tests.interview_fixtures import ensure_calendar
 
 ROLES = ("admin", "scjg_coord", "scjg_officer", "viewer")
 
@@ -28,17 +23,6 @@ AREAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "measures": (("/measures/", "/party/"), ("/measures", "/party")),
     "oversight": (("/oversight/",), ("/oversight",)),
 }
-
-
-@pytest.fixture
-def district(app, tmp_path):
-    app.config["PDF_CACHE_DIR"] = str(tmp_path / "pdf-cache")
-    ensure_calendar(local_today() - timedelta(days=70), 100)
-    db.session.remove()
-    result = app.test_cli_runner().invoke(args=["seed-demo", "--quiet"])
-    assert result.exit_code == 0, result.output
-    db.session.rollback()
-    return app
 
 
 @pytest.mark.parametrize("area", sorted(AREAS))
