@@ -1,9 +1,10 @@
-"""Interface text in the reader's language, safe outside a request.
+"""Interface text in the reader's language, for services and models (which may run without a request).
 
-Flask-Babel's `gettext` asks the locale selector, which reads the request; a service called from the
-CLI or the worker has none and would fail. `_` here translates when a request chose English and
-otherwise gives the Chinese source text, formatted the same way. Stored texts (audit summaries,
-notifications, outbox rows, document numbers) never go through it: they stay Chinese.
+`_` translates when a request chose English and otherwise gives the Chinese source text, formatted the
+same way; it needs no application context either (a model's label read in a script or at import). The
+locale selector (`coord._select_locale`) also answers Chinese outside a request, so Flask-Babel's own
+`gettext` is safe in views and templates. Stored texts (audit summaries, notifications, outbox rows,
+document numbers) never go through either: they stay Chinese.
 """
 from __future__ import annotations
 
