@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
 from coord import events
-from coord.extensions import db
 from coord.interviews.models import Interview
 from coord.mailin.models import CounterProposal, InvitationReply
 from coord.timeutil import fmt_local
 from coord.worklist.cache import watch
+from coord.worklist.listeners import interview_agencies
 from coord.worklist.queries import SENDING, Context, Section, Who, register
 
 REQUIRED = ("official", "room")  # the party's own answer goes through its portal link
@@ -73,12 +73,6 @@ def _counter_title(row: Any) -> str:
              when=fmt_local(row.proposed_start, "%m月%d日 %H:%M"))
 
 
-def interview_agency(interview_id: Any, _data: dict[str, Any]) -> list[int]:
-    """An answer concerns the interview's organiser (the office is always told)."""
-    agency = db.session.scalar(sa.select(Interview.lead_agency_id).where(Interview.id == interview_id))
-    return [agency] if agency else []
-
-
 register(Section("invitation_declined", "拒绝参加的受邀人", "invitation_reply", _declines, _decline_title,
                  lambda r: url_for("interviews.show", interview_id=r.interview_id) + "#responses",
                  action="改期或调整人员", clock="instant", nav="interviews.index", priority=14,
@@ -88,4 +82,4 @@ register(Section("counter_decide", "待决定的改期提议", "counter_proposal
                  action="采纳或不采纳", clock="instant", nav="interviews.index", priority=13,
                  more=lambda: url_for("interviews.index")))
 for _signal in (events.invitation_replied, events.invitation_countered, events.invitation_counter_decided):
-    watch(_signal, interview_agency)
+    watch(_signal, interview_agencies)

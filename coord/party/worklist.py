@@ -3,20 +3,18 @@ proof to review, undertakings not yet signed. One statement each (see `coord.wor
 cache is told by the party's own events."""
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
 
 from coord import events
-from coord.extensions import db
 from coord.interviews.models import FollowUp, Interview
 from coord.minutes.models import Minutes, MinutesRevision
 from coord.parties.models import Party
 from coord.party.models import PartyProof, PartyResponse, PartyUndertaking
 from coord.timeutil import fmt_local
 from coord.worklist.cache import watch
+from coord.worklist.listeners import interview_agencies
 from coord.worklist.queries import ACTING, SENDING, Context, Section, Who, register
 
 
@@ -73,13 +71,6 @@ def _undertakings(who: Who, ctx: Context) -> sa.Select | None:
             .where(*scope, Interview.status == "held", Minutes.status == "final",
                    MinutesRevision.content["undertaking"].as_boolean().is_(True),
                    ~sa.exists(sa.select(PartyUndertaking.id).where(PartyUndertaking.interview_id == Interview.id))))
-
-
-def interview_agencies(interview_id: Any, _data: dict[str, Any]) -> list[int]:
-    """What the party does concerns the organiser and the agencies whose visits it feeds."""
-    organiser = db.session.scalar(sa.select(Interview.lead_agency_id).where(Interview.id == interview_id))
-    visits = db.session.execute(sa.select(FollowUp.agency_id).where(FollowUp.interview_id == interview_id)).scalars()
-    return [a for a in (organiser, *visits) if a]
 
 
 register(Section("party_reschedule", "当事人申请改期", "party_response", _reschedule_requests,
