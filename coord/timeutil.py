@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context, has_request_context
 
+from coord.lang import forced_language
+
 
 def local_tz() -> ZoneInfo:
     name = current_app.config["TIMEZONE"] if has_app_context() else "Asia/Shanghai"
@@ -47,8 +49,12 @@ _WEEKDAYS_ZH = "一二三四五六日"
 
 
 def english() -> bool:
-    """Is the current request shown in English? (Outside a request: no — mail, audit and documents written
-    by the worker or the CLI are Chinese.)"""
+    """Is the current request shown in English, or is a mail to an English reader being written
+    (`coord.lang.in_language`)? (Otherwise outside a request: no — audit and documents written by the
+    worker or the CLI are Chinese.)"""
+    forced = forced_language()
+    if forced is not None:
+        return forced == "en"
     if not has_request_context():
         return False
     from flask_babel import get_locale
