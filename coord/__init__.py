@@ -88,7 +88,28 @@ def _load_feature(app: Flask, name: str) -> None:
 
 
 def _select_locale() -> str:
+    """?lang= (a link asked for a language) > this browser's choice (the `lang` cookie, written only by the
+    language switch, which also saves it on the account) > the logged-in user's saved language (a new
+    device or browser) > Chinese. Mail is written in the recipient's saved language (coord.lang.in_language)."""
     if not has_request_context():
         return "zh_CN"  # worker tasks and the CLI write stored text, which stays Chinese
-    lang = request.args.get("lang") or request.cookies.get("lang")
-    return lang if lang in ("zh_CN", "en") else "zh_CN"
+    for lang in (request.args.get("lang"), request.cookies.get("lang")):
+        if lang in ("zh_CN", "en"):
+            return lang
+    return _saved_language()
+
+
+def _saved_language() -> str:
+    from flask import g
+
+    if g.get("_coord_locale_user"):  # asked again while the user is being loaded: no user yet
+        return "zh_CN"
+    g._coord_locale_user = True
+    try:
+        from flask_login import current_user
+
+        user = g.get("api_user") or current_user
+        saved = getattr(user, "language", None) if getattr(user, "is_authenticated", False) else None
+    finally:
+        g._coord_locale_user = False
+    return saved if saved in ("zh_CN", "en") else "zh_CN"

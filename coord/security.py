@@ -68,6 +68,7 @@ def init_app(app: Flask) -> None:
         g.pop("_login_user", None)
         g.pop("csrf_token", None)
         g.pop("_flask_babel", None)
+        g.pop("api_user", None)  # the API's caller, set by coord.api for its own requests
         g.pop("user_session_id", None)
         g.pop("session_end_reason", None)
 

@@ -58,6 +58,9 @@ class User(UserMixin, db.Model):
     # E-mail for notifications: "instant", "digest" (08:30 on working days) or "none".
     notify_mail: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="digest", server_default="digest")
     # --- end worklist and notifications ---
+    # The language of the pages (when the browser has not chosen one) and of every e-mail to this user:
+    # "zh_CN" or "en" (coord.lang.LANGUAGES; migration 0016_user_language). Set by the language switch.
+    language: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="zh_CN", server_default="zh_CN")
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

@@ -14,6 +14,7 @@ from coord.agencies import services as agencies
 from coord.errors import DomainError
 from coord.extensions import limiter
 from coord.forms import form_data
+from coord.lang import LANGUAGES
 from coord.timeutil import local_datetime
 from coord.web import flash_later
 
@@ -33,6 +34,10 @@ def login():
         outcome = logins.attempt(form.username.data, form.password.data)
         if outcome.ok:
             _begin(outcome.user, outcome.token)
+            chosen = request.cookies.get("lang")
+            if chosen in LANGUAGES and chosen != outcome.user.language:
+                # The language chosen on the login page is the user's: their e-mail follows it too.
+                services.set_language(outcome.user, chosen)
             flash_later("欢迎，%(display_name)s。", "success", display_name=outcome.user.display_name)
             if outcome.user.must_change_password:
                 return redirect(url_for("accounts.change_password", next=_safe_next(request.args.get("next"))))
@@ -104,7 +109,7 @@ def change_password():
 def _account_page(form: PasswordForm, new_token: str | None = None, status: int = 200):
     return render_template(
         "accounts/account.html", form=form, token_form=TokenForm(prefix="tk"), new_token=new_token,
-        tokens=services.user_tokens(current_user.id), confirm=ConfirmForm(),
+        tokens=services.user_tokens(current_user.id), confirm=ConfirmForm(), languages=LANGUAGES,
     ), status
 
 

@@ -5,7 +5,9 @@ from flask import Blueprint, jsonify, make_response, redirect, render_template, 
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from coord.accounts import services as accounts
 from coord.extensions import db
+from coord.lang import LANGUAGES
 from coord.web import HOME_PARTS
 
 bp = Blueprint("web", __name__)
@@ -39,10 +41,14 @@ def favicon():
 
 @bp.get("/lang/<code>")
 def set_language(code: str):
+    """The language switch: this browser's cookie, and for a logged-in user also the account's language
+    (the pages on a new device, and every e-mail to them)."""
     target = request.referrer if (request.referrer or "").startswith(request.host_url) else url_for("web.home")
     resp = make_response(redirect(target))
-    if code in ("zh_CN", "en"):
+    if code in LANGUAGES:
         resp.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+        if current_user.is_authenticated:
+            accounts.set_language(current_user._get_current_object(), code)
     return resp
 
 
