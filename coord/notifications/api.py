@@ -19,7 +19,7 @@ class NotificationQuery(Schema):
 class NotificationSchema(Schema):
     id = fields.Int()
     kind = fields.Str()
-    title = fields.Str()
+    title = fields.Str(attribute="shown_title", metadata={"description": "in the caller's language (?lang=en)"})
     url = fields.Str()
     created_at = fields.Function(lambda n: isoformat_local(n.created_at))
     read = fields.Bool()

@@ -42,7 +42,19 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mail_state: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="skipped")
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The title in the reader's language (coord.notifications.titles): a template of the registry and its
+    # values (data as entered, codes of labels, ISO instants). `title` keeps the Chinese text it gave when
+    # made; rows from before (no template) are shown by it. Migration 0016_user_language.
+    template: Mapped[str] = mapped_column(sa.String(60), nullable=False, default="", server_default="")
+    params: Mapped[dict | None] = mapped_column(sa.JSON)
 
     @property
     def read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the current language (a page's reader, or `in_language` for a mail)."""
+        from coord.notifications.titles import render
+
+        return render(self.template, self.params) or self.title

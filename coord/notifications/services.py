@@ -22,6 +22,8 @@ from coord.audit import services as audit
 from coord.dbtypes import utcnow, write_lock
 from coord.errors import DomainError
 from coord.extensions import db
+from coord.lang import _, in_language
+from coord.notifications import titles
 from coord.notifications.models import MAIL_CHOICES, Notification
 from coord.notify.services import queue_mail
 from coord.timeutil import fmt_local, local_datetime, to_local
@@ -37,11 +39,19 @@ class Note:
     """What a notification says and where it leads."""
 
     kind: str  # the event, e.g. "lead_referred"
-    title: str
+    title: str  # Chinese, as stored
     url: str  # a path in the app
     record_type: str = ""
     record_id: Any = ""
     key: str | None = None  # once per user and key
+    template: str = ""  # a title of coord.notifications.titles, shown in the reader's language
+    params: dict[str, Any] | None = None  # its values
+
+    @classmethod
+    def of(cls, kind: str, template: str, params: dict[str, Any], url: str, record_type: str = "",
+           record_id: Any = "", key: str | None = None) -> Note:
+        """A note whose title is a template of the registry (its Chinese text is stored alongside)."""
+        return cls(kind, titles.chinese(template, params), url, record_type, record_id, key, template, params)
 
 
 # --- who -----------------------------------------------------------------------------------------------
@@ -81,7 +91,7 @@ def notify(user_ids: Iterable[int | None], note: Note, *, actor_id: int | None =
     if not wanted:
         return []
     write_lock(db.session)
-    users = db.session.execute(sa.select(User.id, User.email, User.notify_mail).where(
+    users = db.session.execute(sa.select(User.id, User.email, User.notify_mail, User.language).where(
         User.id.in_(wanted), User.active.is_(True))).all()
     if note.key:
         have = set(db.session.execute(sa.select(Notification.user_id).where(
@@ -91,17 +101,21 @@ def notify(user_ids: Iterable[int | None], note: Note, *, actor_id: int | None =
         return []
     now = now or utcnow()
     rows = []
-    for user_id, email, choice in users:
+    for user_id, email, choice, _language in users:
         state = {"instant": "sent", "digest": "pending"}.get(choice, "skipped") if email else "skipped"
         rows.append(Notification(user_id=user_id, kind=note.kind, title=note.title[:300], url=note.url[:300],
                                  record_type=note.record_type, record_id=str(note.record_id), actor_id=actor_id,
-                                 key=note.key, created_at=now, mail_state=state))
+                                 key=note.key, created_at=now, mail_state=state, template=note.template,
+                                 params=note.params))
     db.session.add_all(rows)
     db.session.flush()
-    emails = {u.id: u.email for u in users}
+    emails = {u.id: (u.email, u.language) for u in users}
     for row in rows:
         if row.mail_state == "sent":
-            sent = queue_mail([emails[row.user_id]], f"【柔性执法协同平台】{row.title}", _mail_text([row]),
+            email, language = emails[row.user_id]
+            with in_language(language):  # in the reader's language, whoever's request made it
+                subject, text = _("【柔性执法协同平台】%(title)s", title=row.shown_title), _mail_text([row])
+            sent = queue_mail([email], subject, text,
                               key=f"notification:{row.id}:{int(now.timestamp())}")  # ids may be reused (SQLite)
             row.mail_state, row.mailed_at = ("sent", now) if sent is not None else ("skipped", None)
     cache.touch(user_ids=[r.user_id for r in rows], commit=False)
@@ -109,13 +123,14 @@ def notify(user_ids: Iterable[int | None], note: Note, *, actor_id: int | None =
 
 
 def _mail_text(rows: Sequence[Notification], intro: str = "") -> str:
+    """The body of a notification mail, in the current language (the caller chooses it: `in_language`)."""
     lines = [intro] if intro else []
     for row in rows:
-        lines.append(f"· {fmt_local(row.created_at)} {row.title}")
+        lines.append(f"· {fmt_local(row.created_at)} {row.shown_title}")
         if row.url:
             lines.append(f"  {base_url()}{row.url}")
-    lines += ["", "请登录柔性执法协同平台办理。邮件提醒方式可在“我的账号”中更改（即时、每日汇总或不发送）。",
-              "（本邮件由系统自动发送。）"]
+    lines += ["", _("请登录柔性执法协同平台办理。邮件提醒方式可在“我的账号”中更改（即时、每日汇总或不发送）。"),
+              _("（本邮件由系统自动发送。）")]
     return "\n".join(lines) + "\n"
 
 
@@ -200,27 +215,30 @@ def send_digests(now: datetime | None = None) -> int:
         return 0
     write_lock(db.session)
     rows = db.session.execute(
-        sa.select(Notification, User.email, User.notify_mail).join(User, User.id == Notification.user_id)
+        sa.select(Notification, User.email, User.notify_mail, User.language).join(User, User.id == Notification.user_id)
         .where(Notification.mail_state == "pending", Notification.created_at < cutoff)
         .order_by(Notification.user_id, Notification.id)
     ).all()
-    by_user: dict[int, list[tuple[Notification, str, str]]] = {}
-    for row in rows:
-        by_user.setdefault(row[0].user_id, []).append(tuple(row))
+    by_user: dict[int, list[Notification]] = {}
+    mailbox: dict[int, tuple[str, str, str]] = {}
+    for note, email, choice, language in rows:
+        by_user.setdefault(note.user_id, []).append(note)
+        mailbox[note.user_id] = (email, choice, language)
     queued = 0
     for user_id, items in by_user.items():
-        email, choice = items[0][1], items[0][2]
-        unread = [n for n, _, _ in items if n.read_at is None]
+        email, choice, language = mailbox[user_id]
+        unread = [n for n in items if n.read_at is None]
         if choice == "none" or not email or not unread:
-            for n, _, _ in items:
+            for n in items:
                 n.mail_state = "skipped"
             continue
         shown = unread[:DIGEST_MAX_ITEMS]
-        more = f"（另有 {len(unread) - len(shown)} 条，请登录查看。）" if len(unread) > len(shown) else ""
-        text = _mail_text(shown, f"您有 {len(unread)} 条未读通知{more}：\n")
-        sent = queue_mail([email], f"【柔性执法协同平台】每日通知汇总（{today.isoformat()}，{len(unread)} 条）",
-                          text, key=f"digest:{user_id}:{today.isoformat()}")
-        for n, _, _ in items:
+        with in_language(language):
+            more = _("（另有 %(n)s 条，请登录查看。）", n=len(unread) - len(shown)) if len(unread) > len(shown) else ""
+            text = _mail_text(shown, _("您有 %(n)s 条未读通知%(more)s：", n=len(unread), more=more) + "\n")
+            subject = _("【柔性执法协同平台】每日通知汇总（%(day)s，%(n)s 条）", day=today.isoformat(), n=len(unread))
+        sent = queue_mail([email], subject, text, key=f"digest:{user_id}:{today.isoformat()}")
+        for n in items:
             n.mail_state, n.mailed_at = ("sent", now) if sent is not None and n.read_at is None else ("skipped", None)
         queued += sent is not None
     db.session.commit()
