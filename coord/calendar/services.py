@@ -22,7 +22,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
-from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -38,7 +37,8 @@ from coord.extensions import db
 from coord.interviews import services as interviews
 from coord.interviews.models import Interview
 from coord.interviews.services import Invitee, participants_of
-from coord.notify.services import clean_addresses, queue_mail
+from coord.lang import N_, _, in_language
+from coord.notify.services import clean_addresses, languages_of, queue_mail
 from coord.parties.models import Party
 from coord.scheduling.models import BusyBlock, Room
 from coord.scheduling.services import get_user_for_busy
@@ -98,21 +98,37 @@ def attendees_of(people: Sequence[Invitee], organizer_email: str) -> list[ics.At
     return out
 
 
+def _chinese(text: str, /, **values: object) -> str:
+    return text % values if values else text
+
+
 def describe(title: str, party: str, lead: str, co: Sequence[str], people: Sequence[Invitee], matter: str,
-             legal_basis: str, cancel_reason: str = "") -> str:
-    lines = [f"约谈事由：{title}", f"当事人：{party}", f"牵头单位（约谈方）：{lead}"]
+             legal_basis: str, cancel_reason: str = "", *, localised: bool = False) -> str:
+    """The DESCRIPTION of the event: Chinese in the .ics and feeds, whoever asks; `localised`: in the current
+    language (an e-mail's body, inside `in_language`), the data as entered."""
+    t = _ if localised else _chinese
+    lines = [t("约谈事由：") + title, t("当事人：") + party, t("牵头单位（约谈方）：") + lead]
     if co:
-        lines.append("协办单位：" + "、".join(co))
-    names = [f"{p.name}（{p.agency_name}{' ' + p.post if p.post else ''}）" for p in people]
+        lines.append(t("协办单位：") + t("、").join(co))
+    names = [t("%(name)s（%(agency)s）", name=p.name, agency=f"{p.agency_name}{' ' + p.post if p.post else ''}")
+             for p in people]
     if names:
-        lines.append("参加人员：" + "；".join(names))
+        lines.append(t("参加人员：") + t("；").join(names))
     if matter:
-        lines.append(f"约谈事项：{matter}")
+        lines.append(t("约谈事项：") + matter)
     if legal_basis:
-        lines.append(f"依据：{legal_basis}")
+        lines.append(t("依据：") + legal_basis)
     if cancel_reason:
-        lines.append(f"取消原因：{cancel_reason}")
+        lines.append(t("取消原因：") + cancel_reason)
     return "\n".join(lines)
+
+
+def description_of(interview: Interview) -> str:
+    """`describe` for one interview in the current language (an e-mail's body)."""
+    co = [a.agency.name for a in interview.agencies if a.role != "lead"]
+    return describe(interview.title, interview.party.name, interview.lead_agency.name, co, participants_of(interview),
+                    interview.matter, interview.legal_basis,
+                    interview.cancel_reason if interview.status == "cancelled" else "", localised=True)
 
 
 def event_data(interview: Interview) -> ics.EventData:
@@ -123,14 +139,14 @@ def event_data(interview: Interview) -> ics.EventData:
     org_name, org_email = organizer_of(interview.lead_agency, coordinator_of(interview))
     co = [a.agency.name for a in interview.agencies if a.role != "lead"]
     room = interview.room
+    description = describe(interview.title, interview.party.name, interview.lead_agency.name, co, people,
+                           interview.matter, interview.legal_basis,
+                           interview.cancel_reason if interview.status == "cancelled" else "")
     return ics.EventData(
         uid=interview.uid, sequence=interview.sequence or 0, summary=summary_of(interview.title),
         start=interview.start_at, end=interview.end_at, stamp=interview.updated_at,
         created=interview.created_at, organizer_name=org_name, organizer_email=org_email,
-        cancelled=interview.status == "cancelled",
-        description=describe(interview.title, interview.party.name, interview.lead_agency.name, co, people,
-                             interview.matter, interview.legal_basis,
-                             interview.cancel_reason if interview.status == "cancelled" else ""),
+        cancelled=interview.status == "cancelled", description=description,
         attendees=attendees_of(people, org_email),
         room=ics.Room(room.id, room.name, room.location, address_of(room.email or "")) if room is not None else None,
     )
@@ -226,12 +242,12 @@ def _attendee(row: dict) -> ics.Attendee:
                         cutype=row.get("cutype", "INDIVIDUAL"))
 
 
-SUBJECTS = {
-    "new": "【约谈邀请】{title}",
-    "moved": "【约谈改期】{title}",
-    "changed": "【约谈变更】{title}",
-    "removed": "【约谈取消】您无需参加：{title}",
-    "cancelled": "【约谈取消】{title}",
+SUBJECTS = {  # translated for each recipient (in_language)
+    "new": N_("【约谈邀请】%(title)s"),
+    "moved": N_("【约谈改期】%(title)s"),
+    "changed": N_("【约谈变更】%(title)s"),
+    "removed": N_("【约谈取消】您无需参加：%(title)s"),
+    "cancelled": N_("【约谈取消】%(title)s"),
 }
 
 
@@ -257,14 +273,27 @@ def find_link(token: str) -> InvitationLink | None:
 
 def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ics.Attendee], kind: str,
            links: dict[str, str] | None = None) -> None:
+    """One message per language of the recipients: officials with an account read it in their saved
+    language; rooms, the party and outside addresses in Chinese. The .ics stays Chinese (data as entered)."""
+    languages = languages_of([a.email for a in to])
+    groups: dict[str, list[ics.Attendee]] = {}
+    for person in to:
+        groups.setdefault(languages.get(person.email.lower(), "zh_CN"), []).append(person)
+    for language, group in sorted(groups.items(), key=lambda item: item[0] != "zh_CN"):
+        _queue_one(interview, ev, method, group, kind, links, language)
+
+
+def _queue_one(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ics.Attendee], kind: str,
+               links: dict[str, str] | None, language: str) -> None:
     removal = kind == "removed"
     data = ics.calendar([ev], method=method, only=to if removal else None, status=not removal)
-    subject = SUBJECTS[kind].format(title=interview.title)
-    context = {"interview": interview, "ev": ev, "kind": kind, "when": _when(ev), "room": ev.room,
-               "organizer": interview.lead_agency.name, "coordinator": ev.organizer_name, "links": links}
     # The app's environment without request context processors: this also runs outside requests.
-    # The body is stored in the outbox and read by the invitees: Chinese, whatever the sender's language.
-    with force_locale("zh_CN"):
+    # The body is stored in the outbox and read by the invitees: in their language, whatever the sender's.
+    with in_language(language):
+        subject = _(SUBJECTS[kind], title=interview.title)
+        context = {"interview": interview, "ev": ev, "kind": kind, "when": _when(ev), "room": ev.room,
+                   "organizer": interview.lead_agency.name, "coordinator": ev.organizer_name, "links": links,
+                   "description": ev.description if language == "zh_CN" else description_of(interview)}
         text = current_app.jinja_env.get_template("calendar/invite_email.txt").render(**context)
         html = current_app.jinja_env.get_template("calendar/invite_email.html").render(**context)
     digest = hashlib.sha256(",".join(sorted(a.email.lower() for a in to)).encode()).hexdigest()[:16]
@@ -274,7 +303,8 @@ def _queue(interview: Interview, ev: ics.EventData, method: str, to: Sequence[ic
 
 
 def _when(ev: ics.EventData) -> str:
-    return f"{fmt_local(ev.start, '%Y年%m月%d日 %H:%M')}–{fmt_local(ev.end, '%H:%M')}（北京时间）"
+    return _("%(start)s–%(end)s（北京时间）", start=fmt_local(ev.start, "%Y年%m月%d日 %H:%M"),
+             end=fmt_local(ev.end, "%H:%M"))
 
 
 def _remember(interview: Interview, state: InvitationState | None, to: Sequence[ics.Attendee]) -> None:

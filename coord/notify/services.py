@@ -8,11 +8,12 @@ and a periodic sweep re-enqueues whatever is due, so a missed enqueue only delay
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -21,10 +22,12 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from coord.accounts.models import User
 from coord.audit import services as audit
 from coord.dbtypes import utcnow, write_lock
 from coord.errors import DomainError, NotFound
 from coord.extensions import db
+from coord.lang import in_language
 from coord.notify import mail, sms
 from coord.notify.models import OutboxAttachment, OutboxMessage
 from coord.timeutil import fmt_local
@@ -111,6 +114,50 @@ def queue_mail(
     db.session.flush()
     db.session.info.setdefault(_PENDING, []).append(row.id)
     return row
+
+
+def languages_of(addresses: Iterable[str | None]) -> dict[str, str]:
+    """The language of each address that is an active user account's (lower-cased address -> "zh_CN" | "en").
+    Two accounts sharing a mailbox read English only if both chose it."""
+    wanted = {parseaddr(a)[1].strip().lower() for a in addresses if a}
+    wanted.discard("")
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    for email, language in db.session.execute(sa.select(sa.func.lower(User.email), User.language).where(
+            sa.func.lower(User.email).in_(sorted(wanted)), User.active.is_(True))):
+        found[email] = "en" if language == "en" and found.get(email, "en") == "en" else "zh_CN"
+    return found
+
+
+def by_language(addresses: Iterable[str | None]) -> dict[str, list[str]]:
+    """The addresses by the language of their reader, Chinese first: a user account's saved language;
+    Chinese for every other mailbox (an agency's, a room's, the party's, an outside address)."""
+    addresses = [a for a in addresses if a]
+    languages = languages_of(addresses)
+    groups: dict[str, list[str]] = {}
+    for value in addresses:
+        groups.setdefault(languages.get(parseaddr(value)[1].strip().lower(), "zh_CN"), []).append(value)
+    return dict(sorted(groups.items(), key=lambda item: item[0] != "zh_CN"))
+
+
+def queue_mail_in_languages(to: Sequence[str | None], compose: Callable[[], tuple[str, str]], *,
+                            key: str | None = None, **options: Any) -> list[OutboxMessage]:
+    """`queue_mail` once per language of the recipients (`by_language`): `compose()` gives (subject, text),
+    called inside `in_language` of each group. The Chinese message has `key`, the English one `key:en`."""
+    rows = []
+    for language, group in by_language(to).items():
+        with in_language(language):
+            subject, text = compose()
+        row = queue_mail(group, subject, text, key=language_key(key, language), **options)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def language_key(key: str | None, language: str) -> str | None:
+    """The outbox key of a message's version in a language (Chinese: the key itself)."""
+    return key if key is None or language == "zh_CN" else f"{key}:{language}"
 
 
 def queue_sms(to: Sequence[str | None], text: str, *, subject: str = "", key: str | None = None
