@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,7 +16,9 @@ from coord import events
 from coord.accounts.models import User
 from coord.dbtypes import utcnow, write_lock
 from coord.extensions import db
+from coord.lang import N_, _, tr
 from coord.notify.models import OutboxMessage
+from coord.notify.services import language_key, queue_mail_in_languages
 from coord.referrals import services
 from coord.referrals.models import Lead
 
@@ -35,29 +38,65 @@ def _recipients(agency_ids: list[int]) -> list[str]:
     return [a for a in [*agencies, *users] if a]
 
 
+# A lead's reminder, per clock (签收 / 回复): written for each reader (`queue_mail_in_languages`).
+LEAD_TEXTS: dict[str, dict[str, str]] = {
+    "ack": {
+        "overdue": N_("【已超期】线索 %(number)s 的签收期限（%(due)s）已过"),
+        "before": N_("【即将到期】线索 %(number)s 须于 %(due)s 前签收"),
+        "late_days": N_("已超过签收期限 %(days)s 个工作日"),
+        "late": N_("已超过签收期限"),
+        "left_days": N_("距签收期限还有 %(days)s 个工作日"),
+        "near": N_("签收期限临近"),
+        "body": N_("%(sender)s移交的线索 %(number)s（当事人：%(party)s；事项：%(matter)s）"
+                   "签收期限为 %(due)s，%(status)s。"),
+    },
+    "reply": {
+        "overdue": N_("【已超期】线索 %(number)s 的回复期限（%(due)s）已过"),
+        "before": N_("【即将到期】线索 %(number)s 须于 %(due)s 前回复"),
+        "late_days": N_("已超过回复期限 %(days)s 个工作日"),
+        "late": N_("已超过回复期限"),
+        "left_days": N_("距回复期限还有 %(days)s 个工作日"),
+        "near": N_("回复期限临近"),
+        "body": N_("%(sender)s移交的线索 %(number)s（当事人：%(party)s；事项：%(matter)s）"
+                   "回复期限为 %(due)s，%(status)s。"),
+    },
+}
+
+
 def _message(lead: Lead, stage: str, left: int | None) -> tuple[str, str]:
-    what = lead.clock_label
+    """Subject and text in the current language (the caller chooses it); the data as entered."""
+    texts = LEAD_TEXTS.get(lead.clock or "", LEAD_TEXTS["reply"])
     due = lead.due_on.isoformat()
     if stage == "overdue":
-        subject = f"【已超期】线索 {lead.number} 的{what}期限（{due}）已过"
-        status = f"已超过{what}期限" + (f" {-left} 个工作日" if left is not None else "")
+        subject = _(texts["overdue"], number=lead.number, due=due)
+        status = _(texts["late_days"], days=-left) if left is not None else _(texts["late"])
     else:
-        subject = f"【即将到期】线索 {lead.number} 须于 {due} 前{what}"
-        status = f"距{what}期限还有 {left} 个工作日" if left is not None else f"{what}期限临近"
+        subject = _(texts["before"], number=lead.number, due=due)
+        status = _(texts["left_days"], days=left) if left is not None else _(texts["near"])
     text = (
-        f"{lead.to_agency.name}：\n\n"
-        f"{lead.from_agency.name}移交的线索 {lead.number}（当事人：{lead.party_name}；事项：{lead.matter}）"
-        f"{what}期限为 {due}，{status}。\n\n"
-        f"请登录柔性执法协同平台办理：{_base_url()}/leads/{lead.id}\n\n"
-        "（本邮件由系统自动发送，期限按工作日历计算。）\n"
+        _("%(agency)s：", agency=lead.to_agency.name) + "\n\n"
+        + _(texts["body"], sender=lead.from_agency.name, number=lead.number, party=lead.party_name,
+            matter=lead.matter, due=due, status=status) + "\n\n"
+        + _("请登录柔性执法协同平台办理：%(url)s", url=f"{_base_url()}/leads/{lead.id}") + "\n\n"
+        + _("（本邮件由系统自动发送，期限按工作日历计算。）") + "\n"
     )
+    return subject, text
+
+
+def _police_message(item: Any, stage: str, due: str) -> tuple[str, str]:
+    what = tr(item.clock_label)
+    if stage == "overdue":
+        subject = _("【已超期】移送 %(number)s：%(what)s期限（%(due)s）已过", number=item.number, what=what, due=due)
+    else:
+        subject = _("【即将到期】移送 %(number)s：须于 %(due)s 前完成%(what)s", number=item.number, what=what, due=due)
+    text = (_("涉嫌犯罪案件移送 %(number)s（%(party)s，涉嫌%(crime)s）%(what)s期限为 %(due)s（国务院令第310号）。",
+              number=item.number, party=item.party_name, crime=item.suspected_crime, what=what, due=due) + "\n\n"
+            + _("请登录柔性执法协同平台办理：%(url)s", url=f"{_base_url()}/leads/police/{item.id}") + "\n")
     return subject, text
 
 
 def send_reminders(now: datetime | None = None) -> int:
     """Queue the reminders that are due now; returns how many were queued."""
-    from coord.notify.services import queue_mail
-
     now = now or utcnow()
     today = services.local_day(now)
     write_lock(db.session)
@@ -73,8 +112,9 @@ def send_reminders(now: datetime | None = None) -> int:
         if key in lead.reminders_sent.split(";"):
             continue
         agencies = [lead.to_agency_id] + ([lead.from_agency_id] if stage == "overdue" else [])
-        subject, text = _message(lead, stage, services.days_left(today, lead.due_on, days))
-        if queue_mail(_recipients(agencies), subject, text, key=key, about=("lead", lead.id)) is not None:
+        left = services.days_left(today, lead.due_on, days)
+        if queue_mail_in_languages(_recipients(agencies), lambda lead=lead, stage=stage, left=left: _message(
+                lead, stage, left), key=key, about=("lead", lead.id)):
             queued += 1
         events.announce(events.lead_clock_overdue if stage == "overdue" else events.lead_clock_warning, lead.id,
                         clock=lead.clock, due_on=lead.due_on)
@@ -88,7 +128,6 @@ def _police_reminders(now: datetime) -> int:
     """The 310号令 clocks: the side that must act is told at 80% and when the time is up.
 
     Once per referral, clock and stage through the outbox key (queueing a key again is a no-op)."""
-    from coord.notify.services import queue_mail
     from coord.referrals.models import PoliceReferral
     from coord.timeutil import fmt_local
 
@@ -101,15 +140,11 @@ def _police_reminders(now: datetime) -> int:
         key = f"police:{item.id}:{item.clock}:{item.due_at.isoformat()}:{stage}"
         actor = item.police_agency_id if item.clock in ("decide", "reconsider") else item.agency_id
         due = fmt_local(item.due_at)
-        subject = (f"【已超期】移送 {item.number}：{item.clock_label}期限（{due}）已过" if stage == "overdue"
-                   else f"【即将到期】移送 {item.number}：须于 {due} 前完成{item.clock_label}")
-        text = (f"涉嫌犯罪案件移送 {item.number}（{item.party_name}，涉嫌{item.suspected_crime}）"
-                f"{item.clock_label}期限为 {due}（国务院令第310号）。\n\n"
-                f"请登录柔性执法协同平台办理：{_base_url()}/leads/police/{item.id}\n")
         existing = db.session.execute(sa.select(sa.literal(1)).select_from(OutboxMessage).where(
-            OutboxMessage.key == key)).first()
+            OutboxMessage.key.in_([key, language_key(key, "en")]))).first()
         if existing is None:
-            if queue_mail(_recipients([actor]), subject, text, key=key) is not None:
+            if queue_mail_in_languages(_recipients([actor]), lambda item=item, stage=stage, due=due: _police_message(
+                    item, stage, due), key=key):
                 queued += 1
             events.announce(events.police_clock_overdue if stage == "overdue" else events.police_clock_warning,
                             item.id, clock=item.clock, due_at=item.due_at, agency_id=actor)
