@@ -24,10 +24,11 @@ from coord.audit import services as audit
 from coord.dbtypes import write_lock
 from coord.extensions import db
 from coord.interviews.models import FollowUp, Interview, RectificationItem
-from coord.notify.services import queue_mail
+from coord.lang import _, tr
+from coord.notify.services import queue_mail_in_languages
 from coord.timeutil import fmt_local, local_datetime, to_local
 from coord.workdays.impact import ChangeSet, Impact, register_impact
-from coord.workdays.services import CalendarMissing
+from coord.workdays.services import CalendarMissing, reason_shown
 
 
 def _on_days(days: set[date] | dict[date, Any]) -> list[tuple[Interview, date]]:
@@ -125,12 +126,20 @@ def _flag(cs: ChangeSet, actor: Any, reason: str) -> int:
                         reason=reason)
         to = [interview.created_by.email if interview.created_by else None, *_agency_recipients(
             interview.lead_agency_id)]
-        queue_mail(to, f"【约谈日期变为休息日】{interview.title}",
-                   f"您好：\n\n因{reason}，您组织的约谈“{interview.title}”所在日期 {day.isoformat()}"
-                   f"（{fmt_local(interview.start_at)}）已变为休息日（{interview.off_day_note}）。\n"
-                   "约谈未自动改期，请确认照常举行或在平台上改期：\n"
-                   f"{_base_url()}/interviews/{interview.id}\n")
+        queue_mail_in_languages(to, lambda interview=interview, day=day: _off_day_mail(interview, day, reason))
     return len(rows)
+
+
+def _off_day_mail(interview: Interview, day: date, reason: str) -> tuple[str, str]:
+    """Subject and text in the current language (each reader's: `queue_mail_in_languages`)."""
+    subject = _("【约谈日期变为休息日】%(title)s", title=interview.title)
+    text = (_("您好：") + "\n\n"
+            + _("因%(reason)s，您组织的约谈“%(title)s”所在日期 %(day)s（%(when)s）已变为休息日（%(note)s）。",
+                reason=reason_shown(reason), title=interview.title, day=day.isoformat(),
+                when=fmt_local(interview.start_at), note=tr(interview.off_day_note)) + "\n"
+            + _("约谈未自动改期，请确认照常举行或在平台上改期：") + "\n"
+            + f"{_base_url()}/interviews/{interview.id}\n")
+    return subject, text
 
 
 def _unflag(cs: ChangeSet, actor: Any, reason: str) -> int:
@@ -165,13 +174,28 @@ def _move_visits(cs: ChangeSet, actor: Any, reason: str) -> int:
         events.announce(events.follow_up_due_moved, visit.id, actor=actor, before=before, after=after, reason=reason)
         by_agency[visit.agency_id].append((visit, before, after))
     for agency_id, items in sorted(by_agency.items()):
-        lines = [f"- {v.subject}：{v.requirement[:60]}（整改期限 {v.deadline.isoformat()}）"
-                 f"回访日期 {b.isoformat()} → {a.isoformat()}  {_base_url()}{v.record_url}"
-                 for v, b, a in items]
-        queue_mail(_agency_recipients(agency_id), f"【回访日期调整】因{reason}，{len(items)} 项回访日期已变更",
-                   "您好：\n\n工作日历调整后，以下回访任务的日期已按新的工作日历重新计算：\n\n" + "\n".join(lines)
-                   + "\n\n（本邮件由系统自动发送。）\n")
+        queue_mail_in_languages(_agency_recipients(agency_id), lambda items=items: _visits_mail(items, reason))
     return len(moves)
+
+
+def _visits_mail(items: list[tuple[FollowUp, date, date]], reason: str) -> tuple[str, str]:
+    """Subject and text in the current language (each reader's: `queue_mail_in_languages`)."""
+    lines = [_("- %(subject)s：%(requirement)s（整改期限 %(deadline)s）回访日期 %(before)s → %(after)s",
+               subject=_visit_subject(v), requirement=v.requirement[:60], deadline=v.deadline.isoformat(),
+               before=b.isoformat(), after=a.isoformat()) + f"  {_base_url()}{v.record_url}"
+             for v, b, a in items]
+    subject = _("【回访日期调整】因%(reason)s，%(n)s 项回访日期已变更", reason=reason_shown(reason), n=len(items))
+    text = (_("您好：") + "\n\n" + _("工作日历调整后，以下回访任务的日期已按新的工作日历重新计算：") + "\n\n"
+            + "\n".join(lines) + "\n\n" + _("（本邮件由系统自动发送。）") + "\n")
+    return subject, text
+
+
+def _visit_subject(visit: FollowUp) -> str:
+    """`FollowUp.subject` in the current language (a measure's kind is a label)."""
+    if visit.interview_id:
+        return visit.interview.title
+    measure = visit.observed_measure
+    return _("%(kind)s：%(matter)s", kind=tr(measure.kind_label), matter=measure.matter)
 
 
 def _base_url() -> str:

@@ -36,7 +36,7 @@ from coord.interviews.models import Interview
 from coord.mailin import parse as mime
 from coord.mailin.models import PARTSTATS, CounterProposal, InboundMessage, InvitationReply
 from coord.mailin.queries import Invitee, invitees_of
-from coord.notify.services import queue_mail
+from coord.notify.services import queue_mail_in_languages
 from coord.timeutil import fmt_local, isoformat_local
 
 log = logging.getLogger(__name__)
@@ -365,12 +365,16 @@ def _send_declinecounter(interview: Interview, counter: CounterProposal, comment
         lines.insert(-1, f"COMMENT:{ics.text(comment)}")
     data = ics.wrap([ics.content_lines(lines)], ev.start, method="DECLINECOUNTER")
     when = f"{fmt_local(counter.proposed_start)}–{fmt_local(counter.proposed_end, '%H:%M')}"
-    text = (f"您建议将“{interview.title}”改至 {when}，牵头单位未采纳。\n"
-            f"约谈时间仍为 {fmt_local(interview.start_at, '%Y年%m月%d日 %H:%M')}（北京时间）。\n"
-            + (f"说明：{comment}\n" if comment else "") + "\n—— 沙坪坝区柔性执法协同平台")
-    queue_mail([str(Address(display_name=counter.name, addr_spec=counter.email))],
-               f"【改期建议未采纳】{interview.title}", text, calendar=data, calendar_method="DECLINECOUNTER",
-               key=f"declinecounter:{counter.id}")
+
+    def compose() -> tuple[str, str]:  # in the proposer's language, if they have an account
+        text = (_("您建议将“%(title)s”改至 %(when)s，牵头单位未采纳。", title=interview.title, when=when) + "\n"
+                + _("约谈时间仍为 %(start)s（北京时间）。", start=fmt_local(interview.start_at, "%Y年%m月%d日 %H:%M"))
+                + "\n" + (_("说明：%(comment)s", comment=comment) + "\n" if comment else "")
+                + "\n—— " + _("沙坪坝区柔性执法协同平台"))
+        return _("【改期建议未采纳】%(title)s", title=interview.title), text
+
+    queue_mail_in_languages([str(Address(display_name=counter.name, addr_spec=counter.email))], compose,
+                            calendar=data, calendar_method="DECLINECOUNTER", key=f"declinecounter:{counter.id}")
 
 
 # --- quarantine (the office reads it) --------------------------------------------------------------------

@@ -796,7 +796,7 @@ def mail_minutes(actor: Any, interview_id: Any) -> tuple[int, list[str]]:
     """Queue the current issued minutes PDF to every participant with an address (the outbox
     sends it after the commit). Returns (how many addresses, names without an address)."""
     from coord.notify.models import OutboxMessage
-    from coord.notify.services import queue_mail
+    from coord.notify.services import language_key, queue_mail_in_languages
 
     interview, minutes = _locked(actor, interview_id)
     if minutes is None or not minutes.is_final:
@@ -808,22 +808,31 @@ def mail_minutes(actor: Any, interview_id: Any) -> tuple[int, list[str]]:
     if not to:
         raise DomainError(_("参加人员都没有登记邮箱，无法发送。"))
     key = f"minutes-{interview.id}-r{rev.number}"
-    sent = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.key == key)).scalar_one_or_none()
+    sent = db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.key.in_([key, language_key(key, "en")]))
+                              .order_by(OutboxMessage.id).limit(1)).scalar_one_or_none()
     if sent is not None:
         raise DomainError(f"第 {rev.number} 版笔录已于 {fmt_local(sent.created_at)} 发送给参加人员，不再重复发送。")
-    name = f"约谈笔录-{interview.id}-第{rev.number}版.pdf"
-    text = (f"{interview.party.name}：\n\n附件为 {fmt_local(interview.start_at, '%Y年%m月%d日')} "
-            f"约谈（{interview.title}）的约谈笔录（第 {rev.number} 版"
-            f"{'，更正原因：' + rev.reason if rev.reason else ''}）。\n\n{interview.lead_agency.name}\n")
-    message = queue_mail(to, f"约谈笔录：{interview.title}", text, attachments=[(name, "application/pdf", rev.pdf)],
-                         key=key, about=("interview", interview.id))
-    if message is None:
+    name = f"约谈笔录-{interview.id}-第{rev.number}版.pdf"  # the document is Chinese, its name too
+
+    def compose() -> tuple[str, str]:  # in each reader's language (officials with an account: their own)
+        about = _("附件为 %(day)s 约谈（%(title)s）的约谈笔录（第 %(n)s 版）。", day=fmt_local(
+            interview.start_at, "%Y年%m月%d日"), title=interview.title, n=rev.number) if not rev.reason else _(
+            "附件为 %(day)s 约谈（%(title)s）的约谈笔录（第 %(n)s 版，更正原因：%(reason)s）。",
+            day=fmt_local(interview.start_at, "%Y年%m月%d日"), title=interview.title, n=rev.number, reason=rev.reason)
+        text = (_("%(agency)s：", agency=interview.party.name) + "\n\n" + about + "\n\n"
+                + interview.lead_agency.name + "\n")
+        return _("约谈笔录：%(title)s", title=interview.title), text
+
+    messages = queue_mail_in_languages(to, compose, attachments=[(name, "application/pdf", rev.pdf)], key=key,
+                                       about=("interview", interview.id))
+    if not messages:
         raise DomainError(_("参加人员的邮箱地址均无效，无法发送。"))
+    addresses = [a for m in messages for a in m.to_addrs]
     audit.record(actor, "minutes.mail", "interview", interview.id, agencies=interview.agency_ids,
-                 summary=f"发送约谈笔录（第 {rev.number} 版）给 {len(message.to_addrs)} 人",
-                 after={"revision": rev.number, "to": list(message.to_addrs)})
+                 summary=f"发送约谈笔录（第 {rev.number} 版）给 {len(addresses)} 人",
+                 after={"revision": rev.number, "to": addresses})
     db.session.commit()
-    return len(message.to_addrs), skipped
+    return len(addresses), skipped
 
 
 def list_for(actor: Any, *, limit: int = 200, offset: int = 0) -> list[tuple[Interview, Minutes | None]]:

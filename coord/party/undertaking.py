@@ -25,7 +25,7 @@ from coord.interviews import services as interviews
 from coord.interviews.models import Interview
 from coord.lang import _
 from coord.minutes import services as minutes_services
-from coord.notify.services import queue_mail
+from coord.notify.services import queue_mail_in_languages
 from coord.party import images, links
 from coord.party.models import PartyUndertaking
 from coord.party.services import open_link, party_actor, party_audit
@@ -130,12 +130,17 @@ def _tell_organiser(interview: Interview, record: PartyUndertaking, pdf: bytes) 
     """The organiser is told, with the signed PDF (the interview's creator and the lead agency's mailbox)."""
     creator = interview.created_by
     to = [a for a in (creator.email if creator else "", interview.lead_agency.email) if a]
-    text = (f"{interview.party.name}已于 {fmt_local(record.signed_at)} 在线签署保证承诺书"
-            f"（约谈：{interview.title}；签署人：{record.signer_name}）。\n\n"
-            f"签署文件 SHA-256：{record.pdf_sha256}\n未签署文本 SHA-256：{record.unsigned_sha256}\n")
-    queue_mail(to, f"【保证承诺书已签署】{interview.title}", text,
-               attachments=[(f"保证承诺书-{interview.id}-已签署.pdf", "application/pdf", pdf)],
-               key=f"party-undertaking:{record.id}")
+
+    def compose() -> tuple[str, str]:  # in each reader's language; the signed document is Chinese
+        text = (_("%(party)s已于 %(at)s 在线签署保证承诺书（约谈：%(title)s；签署人：%(signer)s）。",
+                  party=interview.party.name, at=fmt_local(record.signed_at), title=interview.title,
+                  signer=record.signer_name) + "\n\n"
+                + _("签署文件 SHA-256：%(sha)s", sha=record.pdf_sha256) + "\n"
+                + _("未签署文本 SHA-256：%(sha)s", sha=record.unsigned_sha256) + "\n")
+        return _("【保证承诺书已签署】%(title)s", title=interview.title), text
+
+    queue_mail_in_languages(to, compose, attachments=[(f"保证承诺书-{interview.id}-已签署.pdf", "application/pdf",
+                                                       pdf)], key=f"party-undertaking:{record.id}")
 
 
 def refuse(actor: Any, interview_id: Any, reason: str) -> PartyUndertaking:

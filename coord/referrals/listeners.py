@@ -23,13 +23,14 @@ from coord.accounts.models import User
 from coord.audit import services as audit
 from coord.dbtypes import write_lock
 from coord.extensions import db
-from coord.notify.services import queue_mail
+from coord.lang import _, tr
+from coord.notify.services import queue_mail_in_languages
 from coord.referrals import reminders
 from coord.referrals.models import CLOCKS, OPEN_STATES, Lead
 from coord.referrals.services import local_day
 from coord.timeutil import local_datetime
 from coord.workdays.impact import ChangeSet, Impact, register_impact
-from coord.workdays.services import CalendarMissing
+from coord.workdays.services import CalendarMissing, reason_shown
 
 log = logging.getLogger(__name__)
 FIELDS = {"ack_due": "签收期限", "reply_due": "回复期限", "return_due": "退回期限", "due_on": "办理期限",
@@ -182,16 +183,23 @@ def _tell(moves: list[Move], reason: str) -> None:
     for move in moves:
         by_agency[move.lead.to_agency_id].append(move)
         by_agency[move.lead.from_agency_id].append(move)
-    base = reminders._base_url()
     for agency_id, items in sorted(by_agency.items()):
-        lines = []
-        for move in items:
-            before, after = move.dates()
-            lines.append(f"- {move.lead.number}（{move.lead.party_name}）{move.what}：{before} → {after}  "
-                         f"{base}/leads/{move.lead.id}")
-        subject = f"【期限调整】因{reason}，{len(items)} 条线索的办理期限已变更"
-        text = ("您好：\n\n"
-                f"因{reason}，工作日历中的部分日期已调整，以下线索的办理期限已按新的工作日历重新计算：\n\n"
-                + "\n".join(lines)
-                + "\n\n请按新的期限办理。（本邮件由系统自动发送，期限按工作日历计算。）\n")
-        queue_mail(reminders._recipients([agency_id]), subject, text)
+        queue_mail_in_languages(reminders._recipients([agency_id]), lambda items=items: _moved_mail(items, reason))
+
+
+def _moved_mail(items: list[Move], reason: str) -> tuple[str, str]:
+    """Subject and text in the current language (each reader's: `queue_mail_in_languages`)."""
+    base = reminders._base_url()
+    lines = []
+    for move in items:
+        before, after = move.dates()
+        lines.append(_("- %(number)s（%(party)s）%(what)s：%(before)s → %(after)s", number=move.lead.number,
+                       party=move.lead.party_name, what=tr(move.what), before=before, after=after)
+                     + f"  {base}/leads/{move.lead.id}")
+    why = reason_shown(reason)
+    subject = _("【期限调整】因%(reason)s，%(n)s 条线索的办理期限已变更", reason=why, n=len(items))
+    text = (_("您好：") + "\n\n"
+            + _("因%(reason)s，工作日历中的部分日期已调整，以下线索的办理期限已按新的工作日历重新计算：", reason=why)
+            + "\n\n" + "\n".join(lines) + "\n\n"
+            + _("请按新的期限办理。（本邮件由系统自动发送，期限按工作日历计算。）") + "\n")
+    return subject, text

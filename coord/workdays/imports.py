@@ -161,7 +161,7 @@ def apply(actor: Any, text: str, *, version: int | None = None, today: date | No
                  after={"status": "official", "source": row.source, "version": row.version,
                         "changes": [{"date": c.day.isoformat(), "is_workday": c.is_workday} for c in changes],
                         "affected": {k: len(v) for k, v in result.affected.items()}})
-    services.announce_changes(actor, changes, reason=f"导入《{parsed.title}》")
+    services.announce_changes(actor, changes, reason=services.IMPORT_REASON % {"title": parsed.title})
     db.session.commit()
     services.forget_years()
     return result

@@ -8,6 +8,7 @@ the State Council's notice is imported (`coord.workdays.imports`).
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from coord.audit import services as audit
 from coord.dbtypes import utcnow
 from coord.errors import DomainError, Forbidden
 from coord.extensions import db
+from coord.lang import N_, _, tr
 from coord.timeutil import local_today
 from coord.workdays.models import CalendarYear, WorkDay
 from coord.workdays.years import (  # noqa: F401 - the calendar's years, re-exported for callers
@@ -268,6 +270,18 @@ def bump_years(years_touched: Iterable[int], actor: Any) -> None:
             row.updated_by_id = getattr(actor, "id", None)
 
 
+# Why days changed, as announced (Chinese, stored in the trail) and shown in a mail's language (`reason_shown`).
+EDIT_REASON = N_("工作日历修改")
+IMPORT_REASON = N_("导入《%(title)s》")  # a State Council notice, its title as entered
+_IMPORTED = re.compile(r"导入《(.*)》")
+
+
+def reason_shown(reason: str) -> str:
+    """A calendar change's announced reason in the current language (the notice's title as entered)."""
+    found = _IMPORTED.fullmatch(reason or "")
+    return _(IMPORT_REASON, title=found.group(1)) if found else tr(reason)
+
+
 def announce_changes(actor: Any, changes: list[DayChange], reason: str) -> None:
     """Tell the features whose clocks run over these days (after the commit)."""
     if changes:
@@ -312,7 +326,7 @@ def set_range(actor: Any, start: date, end: date, is_workday: bool, note: str) -
                          summary=f"{start.isoformat()} 至 {end.isoformat()} 共 {len(span)} 天设为{kind}",
                          before=snapshot, after={"is_workday": is_workday, "note": note,
                                                  "changed": [c.day.isoformat() for c in changes]})
-    announce_changes(actor, changes, reason="工作日历修改")
+    announce_changes(actor, changes, reason=EDIT_REASON)
     db.session.commit()
     forget_years()
     return changes
