@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from coord.accounts import services as accounts
 from coord.audit.models import AuditEntry
+from coord.errors import DomainError
 from coord.extensions import db
 from coord.lang import in_language
 from coord.notifications import services as notifications
@@ -318,3 +319,81 @@ def test_a_deadline_reminder_is_in_english_for_who_chose_it_and_chinese_for_the_
     smtp.wait_for(2)
     [got] = delivered_to(smtp, "scjg_officer@spb.example.cn")
     assert subject_of(got) == en.subject and "Please log in" in body_of(got)
+
+
+# --- the other mail to officials: a calendar change, the minutes, a new time not accepted ----------------
+
+def test_what_a_calendar_change_tells_officials_is_in_their_language(app, api):
+    from coord.workdays import services as workdays
+    from tests.test_workdays_import import NOTICE_2027, TODAY, _scenario
+
+    workdays.ensure_years(TODAY)
+    choose("scjg_coord", "en")
+    choose("scjg_officer", "en")
+    reply, ack, interview, visit, _report = _scenario()
+    before = db.session.execute(sa.select(sa.func.max(OutboxMessage.id))).scalar_one() or 0
+    preview = api("admin").post("/api/v1/calendar/notice", json={"text": NOTICE_2027, "apply": False}).json
+    resp = api("admin").post("/api/v1/calendar/notice",
+                             json={"text": NOTICE_2027, "apply": True, "version": preview["version"]})
+    assert resp.status_code == 200 and resp.json["applied"] is True
+    db.session.rollback()
+    mails = list(db.session.execute(sa.select(OutboxMessage).where(OutboxMessage.id > before)
+                                    .order_by(OutboxMessage.id)).scalars())
+    english = [m for m in mails if "scjg_coord@spb.example.cn" in m.to_addrs]
+    assert {m.subject.split("]")[0] + "]" for m in english} == {
+        "[Deadlines moved]", "[Interview day is now a day off]", "[Visits moved]"}
+    for mail in english:
+        assert "After the import of “" in mail.subject + mail.text
+        assert chinese_outside_data(mail.subject + "\n" + mail.text) == [], mail.subject
+        assert "scjgj@spb.example.cn" not in mail.to_addrs  # the agency's mailbox reads Chinese
+    lead_mail = next(m for m in english if m.subject.startswith("[Deadlines moved]"))
+    assert f"- {reply.number} ({reply.party_name}) Reply by: 2027-01-05 → 2027-01-07" in lead_mail.text
+    chinese = [m for m in mails if "scjgj@spb.example.cn" in m.to_addrs]
+    assert {m.subject[:m.subject.index("】") + 1] for m in chinese} == {"【期限调整】", "【约谈日期变为休息日】",
+                                                                        "【回访日期调整】"}
+    assert all("Please" not in m.text for m in chinese)
+
+
+def test_the_minutes_go_to_an_english_official_with_an_english_letter(api, app, tmp_path):
+    from coord.interviews import services as interviews
+    from coord.minutes import services as minutes
+    from tests.interview_fixtures import NOW, interview_data
+    from tests.minutes_fixtures import START
+    from tests.test_minutes import finalized
+
+    app.config["PDF_CACHE_DIR"] = str(tmp_path / "pdf-cache")
+    choose("cgj_officer", "en")
+    interview = interviews.create(user_by_name("scjg_coord"), interview_data(start=START), now=NOW)
+    finalized(api, interview)
+    count, _skipped = minutes.mail_minutes(user("scjg_coord"), interview.id)
+    assert count == 3
+    rows = [m for m in mails_to("") if m.key and m.key.startswith(f"minutes-{interview.id}-")]
+    [en] = [m for m in rows if m.key.endswith(":en")]
+    [zh] = [m for m in rows if not m.key.endswith(":en")]
+    [official] = en.to_addrs
+    assert official.endswith("<cgj_officer@spb.example.cn>")
+    assert en.subject == f"Interview minutes: {interview.title}"
+    assert "Attached are the minutes of the interview of 24 Sep 2026" in en.text
+    assert chinese_outside_data(en.subject + "\n" + en.text) == []
+    assert zh.subject == f"约谈笔录：{interview.title}" and "附件为 2026年09月24日 约谈" in zh.text
+    assert any("wang@example.com" in a for a in zh.to_addrs)
+    with pytest.raises(DomainError, match="不再重复发送"):
+        minutes.mail_minutes(user("scjg_coord"), interview.id)
+
+
+def test_a_new_time_not_accepted_is_told_in_the_proposers_language(app, api, smtp):
+    from tests.test_mailin import OFFICIAL, _counter, _future_interview
+
+    choose("cgj_officer", "en")
+    interview, when, _ = _future_interview()
+    counter = _counter(interview, when)
+    resp = api("scjg_coord").post(f"/api/v1/mail/counters/{counter.id}/decide",
+                                  json={"decision": "declined", "comment": "时间已协调一致，不再调整"})
+    assert resp.status_code == 200
+    run_worker()
+    smtp.wait_for(5)
+    [msg] = [m for m in smtp.received if subject_of(m).startswith("[New time not accepted]")]
+    assert msg.rcpt_tos == [OFFICIAL]
+    text = body_of(msg)
+    assert "the lead agency did not accept it." in text and "Note: 时间已协调一致，不再调整" in text
+    assert chinese_outside_data(subject_of(msg) + "\n" + text) == []
