@@ -62,14 +62,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             configure_sqlite(db.engine)
 
     from coord import api, cli, idempotency, inputs, security, web
+    from coord.web import pagecache
 
     inputs.init_app(app)  # first: the bounded `int` converter must exist before any route
     security.init_app(app)
     idempotency.init_app(app)
     web.init_app(app)
+    pagecache.init_app(app)
     api.init_app(app)
     for name in FEATURES:
         _load_feature(app, name)
+    pagecache.register_raise()  # after every feature's own before_commit
     cli.init_app(app)
     return app
 

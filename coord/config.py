@@ -140,6 +140,8 @@ def load(instance_path: Path) -> dict:
         "DEMO_PASSWORD": os.environ.get("COORD_DEMO_PASSWORD", "coord-demo-2026"),
         # The worklist and notifications (coord.worklist, coord.notifications).
         "WORKLIST_CACHE_SECONDS": float(os.environ.get("COORD_WORKLIST_CACHE_SECONDS", "60")),
+        "PAGE_CACHE_SECONDS": float(os.environ.get("COORD_PAGE_CACHE_SECONDS", "30")),
+        "PAGE_CACHE_BYTES": int(os.environ.get("COORD_PAGE_CACHE_MB", "32")) * 1024 * 1024,
         "WORKLIST_POLL_SECONDS": int(os.environ.get("COORD_WORKLIST_POLL_SECONDS", "30")),
         "NOTIFY_DIGEST_TIME": os.environ.get("COORD_DIGEST_TIME", "08:30"),
         # flask-smorest / OpenAPI

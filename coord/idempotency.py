@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from coord.dbtypes import UTCDateTime, utcnow
 from coord.extensions import db
+from coord.web.pagecache import one_time
 
 HEADER = "Idempotency-Key"
 FORM_FIELD = "form_token"
@@ -60,7 +61,7 @@ class IdempotencyKey(db.Model):
 def form_token() -> Markup:
     """The hidden field of a create form (a new token per rendering; a re-shown form keeps its own)."""
     value = request.form.get(FORM_FIELD) if request.method == "POST" else None
-    value = value if value and len(value) <= MAX_KEY else uuid.uuid4().hex
+    value = value if value and len(value) <= MAX_KEY else one_time(uuid.uuid4().hex)
     return Markup('<input type="hidden" name="{}" value="{}">').format(FORM_FIELD, value)
 
 

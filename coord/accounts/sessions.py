@@ -88,9 +88,14 @@ def load(user_id: int, token: str | None) -> User | None:
         _write_aside(_end_stmt(sess.id, "idle", now))
         g.session_end_reason = "idle"
         return None
-    if now - sess.last_seen_at >= timedelta(seconds=TOUCH_SECONDS):
+    seen = sess.last_seen_at
+    if now - seen >= timedelta(seconds=TOUCH_SECONDS):
         _write_aside(sa.update(UserSession).where(UserSession.id == sess.id).values(last_seen_at=now))
+        seen = now
     g.user_session_id = sess.id
+    # Until when this session is good without asking the database again (the page cache relies on it).
+    g.session_valid_until = min(seen + min(timedelta(seconds=TOUCH_SECONDS), idle_limit()),
+                                sess.created_at + absolute_limit())
     return user
 
 
