@@ -10,11 +10,13 @@ from coord.agencies.models import AGENCY_KINDS, AGENCY_ROLES
 from coord.errors import DomainError
 from coord.extensions import htmx
 from coord.forms import form_data
+from coord.web.pagecache import cacheable
 
 bp = Blueprint("agencies", __name__, url_prefix="/agencies")
 
 
 @bp.get("/")
+@cacheable
 @login_required
 def index():
     q = request.args.get("q", "")

@@ -4,12 +4,14 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from coord.audit import services
+from coord.web.pagecache import cacheable
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 50
 
 
 @bp.get("/")
+@cacheable
 @login_required
 def index():
     page = max(request.args.get("page", 1, type=int), 1)

@@ -24,6 +24,7 @@ from coord.referrals.models import URGENCY
 from coord.scheduling import services as sched
 from coord.scheduling.rules import current_rules
 from coord.timeutil import local_datetime, local_today, parse_iso, to_local
+from coord.web.pagecache import cacheable
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews")
 
@@ -83,6 +84,7 @@ def cn_slot(value: datetime | None) -> str:
 # --- list ----------------------------------------------------------------------------------------
 
 @bp.get("/")
+@cacheable
 @login_required
 def index():
     args = request.args
@@ -375,6 +377,7 @@ def _safe_next(default: str) -> str:
 
 
 @bp.get("/follow-ups")
+@cacheable
 @login_required
 def follow_up_list():
     status = request.args.get("status", "pending")

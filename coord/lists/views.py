@@ -18,6 +18,7 @@ from coord.lists.models import KINDS, MEASURES, ListVersion
 from coord.lists.rules import COLUMNS, matter_code_warning
 from coord.lists.services import ItemInvalid
 from coord.lists.sheets import ImportRejected, SheetError, write_sheet
+from coord.web.pagecache import cacheable
 
 bp = Blueprint("lists", __name__)
 
@@ -72,6 +73,7 @@ def _version_context(version: ListVersion, **extra: Any) -> dict[str, Any]:
 # --- the agency's lists and the office's dashboard -------------------------------------------
 
 @bp.get("/lists/")
+@cacheable
 @login_required
 def index():
     if current_user.is_office:
@@ -85,6 +87,7 @@ def index():
 
 
 @bp.get("/lists/agency/<int:agency_id>")
+@cacheable
 @login_required
 def agency(agency_id: int):
     agency = services.require_agency(current_user, agency_id)

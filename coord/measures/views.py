@@ -19,6 +19,7 @@ from coord.measures.models import CHANNELS, KIND_TITLES, KINDS, PERSUASION_RESUL
 from coord.parties.models import PARTY_KINDS
 from coord.referrals import storage
 from coord.timeutil import local_today
+from coord.web.pagecache import cacheable
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
 
@@ -51,6 +52,7 @@ def _filters(args) -> services.Filters:
 
 
 @bp.get("/")
+@cacheable
 @login_required
 def index():
     page = max(request.args.get("page", 1, type=int), 1)

@@ -14,6 +14,7 @@ from coord.errors import Conflict, DomainError
 from coord.extensions import db, htmx
 from coord.lang import request_locale
 from coord.minutes import services
+from coord.web.pagecache import cacheable
 
 bp = Blueprint("minutes", __name__)
 
@@ -63,6 +64,7 @@ def _page(interview_id: int, *, content: dict | None = None, error: DomainError 
 
 
 @bp.get("/minutes/")
+@cacheable
 @login_required
 def index():
     page = max(request.args.get("page", 1, type=int), 1)

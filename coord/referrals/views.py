@@ -18,6 +18,7 @@ from coord.referrals import export, police, queries, services, storage
 from coord.referrals.models import LEAD_STATES, MATERIALS, MEASURES, OUTCOMES, URGENCY
 from coord.referrals.storage import Upload
 from coord.timeutil import local_today
+from coord.web.pagecache import cacheable
 
 bp = Blueprint("referrals", __name__, url_prefix="/leads")
 
@@ -94,6 +95,7 @@ def _act(lead_id: int, action: Callable[[], Any], success: str):
 
 
 @bp.get("/")
+@cacheable
 @login_required
 def index():
     today = local_today()
@@ -314,6 +316,7 @@ def _police_act(referral_id: int, action: Callable[[], Any], success: str):
 
 
 @bp.get("/police/")
+@cacheable
 @login_required
 def police_index():
     from coord.dbtypes import utcnow

@@ -20,6 +20,7 @@ from coord.scheduling import services
 from coord.scheduling.models import Booking, Room
 from coord.scheduling.slots import busy_selects
 from coord.timeutil import local_datetime, local_today, to_local
+from coord.web.pagecache import cacheable
 from coord.workdays.models import WorkDay
 
 bp = Blueprint("scheduling", __name__, url_prefix="/scheduling")
@@ -58,6 +59,7 @@ def _busy_page(user: User, status: int = 200, error: str = "", form: dict | None
 
 
 @bp.get("/busy")
+@cacheable
 @login_required
 def busy():
     user = services.get_user_for_busy(current_user, request.args.get("user_id", current_user.id))

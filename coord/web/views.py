@@ -9,11 +9,13 @@ from coord.accounts import services as accounts
 from coord.extensions import db
 from coord.lang import LANGUAGES
 from coord.web import HOME_PARTS
+from coord.web.pagecache import cacheable
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
+@cacheable
 @login_required
 def home():
     parts = [Markup(render_template(template, **fn(current_user))) for template, fn in HOME_PARTS]
