@@ -5,7 +5,8 @@ records on the page (interviews, leads, busy blocks, published lists), in steady
 request, as a browser would have made). Transaction control (BEGIN/COMMIT/ROLLBACK) is not a query.
 The navigation badges are not counted here: they belong to the worklist (issue 12), which serves them
 from a cached count without a query per page; this test empties `NAV_BADGES` so that what it counts is
-the page itself — loading the session's user (1 query) and the page's content.
+the page itself — loading the session's user (1 query) and the page's content. The whole-page cache
+(coord/web/pagecache.py, tests/test_page_cache.py) is turned off here: what is counted is a page rendered.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def records(app, monkeypatch):
     from coord.web import NAV_BADGES
 
     monkeypatch.setattr("coord.web.NAV_BADGES", {})
+    app.config["PAGE_CACHE_SECONDS"] = 0
     assert NAV_BADGES is not None
     ensure_calendar(local_today(), 60)
     for n in range(30):  # more than a page of each
