@@ -63,7 +63,7 @@ def stored_texts() -> list[str]:
         for column in columns:
             rows = db.session.execute(sa.text(f'SELECT "{column}" FROM "{table}"')).scalars()
             for value in rows:
-                for text in _leaves(value):
+                for text in leaves(value):
                     for piece in text.split("\n"):
                         piece = piece.strip()
                         if piece and HAN.search(piece):
@@ -71,7 +71,7 @@ def stored_texts() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
-def _leaves(value) -> list[str]:
+def leaves(value) -> list[str]:
     """The texts of a stored value: a JSON document (a string in SQLite, parsed in PostgreSQL) by its
     string leaves, whose Chinese SQLite keeps as \\u escapes."""
     if isinstance(value, str) and value[:1] in "{[":
@@ -80,9 +80,9 @@ def _leaves(value) -> list[str]:
         except ValueError:
             return [value]
     if isinstance(value, dict):
-        return [t for v in value.values() for t in _leaves(v)]
+        return [t for v in value.values() for t in leaves(v)]
     if isinstance(value, list):
-        return [t for v in value for t in _leaves(v)]
+        return [t for v in value for t in leaves(v)]
     return [value] if isinstance(value, str) else []
 
 

@@ -27,7 +27,7 @@ from coord.timeutil import local_datetime, local_today
 from coord.workdays.services import is_workday
 from tests.calendar_fixtures import make_interview
 from tests.conftest import login, user_by_name
-from tests.english_walk import ALLOWED, HAN
+from tests.english_walk import ALLOWED, HAN, leaves
 from tests.interview_fixtures import ensure_calendar
 from tests.notify_fixtures import run_worker, smtp_fixture  # noqa: F401
 from tests.referrals_fixtures import at, make_lead, user
@@ -47,22 +47,9 @@ def data_texts() -> list[str]:
             if not (isinstance(column["type"], sa.String | sa.Text) or "JSON" in str(column["type"]).upper()):
                 continue
             for value in db.session.execute(sa.text(f'SELECT "{column["name"]}" FROM "{table}"')).scalars():
-                for text in _leaves(value):
+                for text in leaves(value):
                     values.update(p.strip() for p in text.split("\n") if HAN.search(p))
     return sorted(values, key=len, reverse=True)
-
-
-def _leaves(value) -> list[str]:
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return [value]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _leaves(v)]
-    if isinstance(value, list):
-        return [t for v in value for t in _leaves(v)]
-    return [value] if isinstance(value, str) else []
 
 
 def chinese_outside_data(text: str) -> list[str]:
