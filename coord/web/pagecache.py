@@ -178,11 +178,6 @@ def cacheable(view: Callable) -> Callable:
     return wrapper
 
 
-def uncacheable() -> None:
-    """The page being rendered must not be kept."""
-    g.page_uncacheable = True
-
-
 def one_time(token: str) -> str:
     """A random token (a create form's) the page shows: a kept page gets a new one in every answer,
     so two forms from one kept page never share a token."""
@@ -226,7 +221,7 @@ def _applies() -> bool:
 def _answer() -> Response | None:
     """First of the request's hooks: the kept page, or nothing (and the counter noted for keeping)."""
     g.pop("page_generation", None)
-    g.pop("page_uncacheable", None)
+    g.pop("page_hit", None)
     g.pop("session_valid_until", None)
     g.pop("page_wrote", None)
     g.pop("page_one_time", None)
@@ -255,7 +250,7 @@ def _keep(resp: Response) -> Response:
     if value is None or until is None or not _applies():
         return resp
     resp.headers[HEADER] = "miss"
-    if (resp.status_code != 200 or resp.mimetype != "text/html" or resp.is_streamed or g.get("page_uncacheable")
+    if (resp.status_code != 200 or resp.mimetype != "text/html" or resp.is_streamed
             or g.get("page_wrote") or db.session.info.get(_WROTE) or "Set-Cookie" in resp.headers
             or session.modified):
         return resp
