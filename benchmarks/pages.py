@@ -42,6 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Another checkout's coord to serve (e.g. `git archive main | tar -x -C /tmp/base`), to compare before/after.
 COORD_ROOT = Path(os.environ.get("BENCH_COORD_ROOT") or ROOT)
 PASSWORD = "Bench-pass-2026"
+# One browser: the login and wrk send the same User-Agent. With another one, Flask-Login's session protection
+# marks the session not fresh on every request (wrk resends the original cookie), so every answer sets a
+# cookie and no page could be kept, which is not what a browser sees.
+AGENT = "coord-bench/1"
 USER = os.environ.get("BENCH_USER", "scjg_coord")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -120,6 +124,7 @@ def login(base: str) -> str:
     import requests
 
     s = requests.Session()
+    s.headers["User-Agent"] = AGENT
     page = s.get(f"{base}/login").text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     resp = s.post(f"{base}/login", data={"username": USER, "password": PASSWORD, "csrf_token": token},
@@ -136,15 +141,25 @@ def landing(base: str, page: str, cookie: str) -> str:
     otherwise measure the redirect."""
     import requests
 
-    resp = requests.get(base + page, headers={"Cookie": cookie}, allow_redirects=False)
+    resp = requests.get(base + page, headers={"Cookie": cookie, "User-Agent": AGENT}, allow_redirects=False)
     if resp.is_redirect:
         target = requests.compat.urlsplit(resp.headers["Location"])
         return target.path + (f"?{target.query}" if target.query else "")
     return page
 
 
+def kept(base: str, page: str, cookie: str) -> bool:
+    """Whether the page is answered from the page cache when asked again (what the coord column measures)."""
+    import requests
+
+    headers = {"Cookie": cookie, "User-Agent": AGENT}
+    requests.get(base + page, headers=headers)
+    return requests.get(base + page, headers=headers).headers.get("X-Coord-Page-Cache") == "hit"
+
+
 def wrk(url: str, script: Path, cookie: str | None) -> tuple[float, float, float]:
-    cmd = ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--timeout", "30s", "-s", str(script), url]
+    cmd = ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--timeout", "30s", "-H", f"User-Agent: {AGENT}", "-s", str(script),
+           url]
     if cookie:
         cmd[1:1] = ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -186,6 +201,8 @@ def main() -> int:
             missed = []
             for page in (landing(coord_base, p, cookie) for p in PAGES):
                 wrk(coord_base + page, script, cookie)  # warm: templates compiled, connections open
+                if not kept(coord_base, page, cookie):
+                    print(f"{page}: not answered from the page cache (a cookie set? a write?)", flush=True)
                 if rendered:
                     wrk(render_base + page, script, render_cookie)
                 mine, theirs, drawn = [], [], []

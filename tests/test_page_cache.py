@@ -79,6 +79,18 @@ def test_a_kept_page_is_never_shown_to_another_session_or_user(app, client):
     assert app.test_client().get("/leads/").status_code == 302  # no cookie: the login page, not a copy
 
 
+def test_a_copy_is_kept_per_host(app, client):
+    """Links on a page may name the host it was asked on (feeds, the party's links): another host renders."""
+    _login(client, "scjg_coord")
+    browser = app.test_client(use_cookies=False)  # one cookie, sent to either host
+    cookie = {"Cookie": f"session={client.get_cookie('session').value}"}
+    browser.get("/leads/", headers=cookie)
+    assert browser.get("/leads/", headers=cookie).headers[HEADER] == "hit"
+    elsewhere = {**cookie, "Host": "coord.example.cn"}
+    assert browser.get("/leads/", headers=elsewhere).headers[HEADER] == "miss"
+    assert browser.get("/leads/", headers=elsewhere).headers[HEADER] == "hit"
+
+
 def test_logout_ends_a_copied_cookie_even_with_its_page_kept(app, client):
     _login(client, "scjg_officer")
     thief = app.test_client()

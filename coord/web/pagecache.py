@@ -3,16 +3,18 @@
 Every transaction that writes through the ORM raises one counter (`page_generation`, a row in the
 database, raised inside the transaction so it becomes visible with the change and every worker and
 host sees it). A page marked `@cacheable` is kept per process, per request (address with its query,
-the whole Cookie header, so per session and language, and the htmx headers), with the counter's value
-read before it was rendered. The next identical request reads the counter (one primary-key row, on an
-autocommit connection) and, if nothing has been written since, answers with the kept copy: no session
-query, no page queries, no template.
+the whole Cookie header, so per session and language, the host and the htmx headers), with the
+counter's value read before it was rendered. The next identical request is answered by a WSGI
+middleware in front of Flask: it reads the counter (one primary-key row, on an autocommit connection)
+and, if nothing has been written since, answers with the kept copy: no request context, session
+query, hooks, page queries or template.
 
 The copy is also the proof of the session: logging out, a password change, a deactivation or an
 administrator ending it are writes. It expires before the session would next need the database (the
 idle check's once-a-minute refresh, the absolute limit), at local midnight (pages count days), and after
 PAGE_CACHE_SECONDS (default 30) for what changes with the clock alone (a deadline passing). Pages that
 show a flash message or set a cookie are not kept; a create form's one-time token is new in each answer.
+The copy was made under every response hook (security headers included), so it is answered as it was.
 COORD_PAGE_CACHE_SECONDS=0 turns it off.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, has_request_context, request, session
@@ -37,7 +39,8 @@ from coord.timeutil import local_datetime, local_today
 HEADER = "X-Coord-Page-Cache"  # hit or miss: what a test or an operator may check
 _WROTE = "coord_page_wrote"
 _EXTENSION = "coord_page_cache"
-_READER = "coord_page_cache_reader"
+_KEY = "coord.page_key"  # the request's key and the counter read for it, in the WSGI environ
+_READ_VALUE = "coord.page_generation"
 
 
 class PageGeneration(db.Model):
@@ -94,38 +97,58 @@ def register_raise() -> None:
         event.listen(Session, "before_commit", _raise_on_commit)
 
 
-def generation() -> int | None:
-    """The counter now, outside the request's transaction (a GET's snapshot must not predate it)."""
-    held = current_app.extensions.get(_READER)
-    if held is None:
-        held = current_app.extensions.setdefault(_READER, threading.local())
-    try:
-        return _read(held)
-    except Exception:  # a connection the server closed (a restart): once more on a new one
-        held.__dict__.clear()
-        return _read(held)
+class _Counter:
+    """Reads the counter outside any request's transaction (a GET's snapshot must not predate it), on a
+    DBAPI connection of each thread's own: in autocommit, kept open, the statement prepared, so a read is
+    one round trip and a few microseconds of Python (a pooled SQLAlchemy connection with its pre-ping cost
+    two round trips and 0.5 ms)."""
+
+    def __init__(self) -> None:
+        self.url: sa.URL | None = None  # the app's database, known once a request has run in its context
+        self.local = threading.local()
+
+    def read(self) -> int | None:
+        try:
+            return self._read()
+        except Exception:  # a connection the server closed (a restart): once more on a new one
+            self.local.__dict__.clear()
+            return self._read()
+
+    def _read(self) -> int | None:
+        held = self.local
+        conn = getattr(held, "conn", None)
+        if conn is None:
+            engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+            held.fairy = engine.raw_connection()  # held, or the pool would close the connection
+            conn = held.conn = held.fairy.driver_connection
+            held.postgresql = hasattr(conn, "pgconn")
+        if held.postgresql:
+            row = conn.execute(_SQL, prepare=True).fetchone()
+        else:
+            row = conn.execute(_SQL).fetchone()
+        return row[0] if row else None
 
 
 _SQL = "SELECT value FROM page_generation WHERE id = 1"
 
 
-def _read(held: threading.local) -> int | None:
-    # A DBAPI connection of this thread's own, in autocommit, kept open, the statement prepared: the
-    # read is one round trip and a few microseconds of Python (through a pooled SQLAlchemy connection and
-    # its pre-ping it cost two round trips and 0.5 ms).
-    conn = getattr(held, "conn", None)
-    if conn is None:
-        engine = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-        held.fairy = engine.raw_connection()  # held, or the pool would close the connection
-        conn = held.conn = held.fairy.driver_connection
-    if held.__dict__.setdefault("postgresql", hasattr(conn, "pgconn")):
-        row = conn.execute(_SQL, prepare=True).fetchone()
-    else:
-        row = conn.execute(_SQL).fetchone()
-    return row[0] if row else None
+def generation() -> int | None:
+    """The counter now (in an app context)."""
+    counter = _parts(current_app)[1]
+    if counter.url is None:
+        counter.url = db.engine.url
+    return counter.read()
 
 
 # --- the kept pages -----------------------------------------------------------------------------
+
+class _Entry(NamedTuple):
+    generation: int
+    expires: datetime
+    body: bytes  # with a NUL byte where each one-time token stood
+    status: str
+    headers: list[tuple[str, str]]
+
 
 class _Store:
     """Pages by request key, least recently used dropped first beyond a byte budget."""
@@ -134,38 +157,34 @@ class _Store:
         self.lock = threading.Lock()
         self.budget = budget
         self.size = 0
-        self.entries: OrderedDict[tuple, tuple[int, datetime, bytes, int, list]] = OrderedDict()
+        self.entries: OrderedDict[tuple, _Entry] = OrderedDict()
 
-    def get(self, key: tuple, generation: int, now: datetime) -> tuple | None:
+    def get(self, key: tuple, generation: int | None, now: datetime) -> _Entry | None:
         with self.lock:
             entry = self.entries.get(key)
             if entry is None:
                 return None
-            if entry[0] != generation or entry[1] <= now:
+            if entry.generation != generation or entry.expires <= now:
                 self._drop(key)
                 return None
             self.entries.move_to_end(key)
             return entry
 
-    def put(self, key: tuple, entry: tuple) -> None:
+    def put(self, key: tuple, entry: _Entry) -> None:
         with self.lock:
             if key in self.entries:
                 self._drop(key)
             self.entries[key] = entry
-            self.size += len(entry[2])
+            self.size += len(entry.body)
             while self.size > self.budget and self.entries:
                 self._drop(next(iter(self.entries)))
 
     def _drop(self, key: tuple) -> None:
-        self.size -= len(self.entries.pop(key)[2])
+        self.size -= len(self.entries.pop(key).body)
 
 
-def _store() -> _Store:
-    store = current_app.extensions.get(_EXTENSION)
-    if store is None:
-        budget = int(current_app.config.get("PAGE_CACHE_BYTES", 32 * 1024 * 1024))
-        store = current_app.extensions.setdefault(_EXTENSION, _Store(budget))
-    return store
+def _parts(app: Flask) -> tuple[_Store, _Counter]:
+    return app.extensions[_EXTENSION]
 
 
 def cacheable(view: Callable) -> Callable:
@@ -202,49 +221,76 @@ def _fill(body: bytes) -> bytes:
                     for i, part in enumerate(parts))
 
 
-def _seconds() -> float:
-    return float(current_app.config.get("PAGE_CACHE_SECONDS", 30))
+def _seconds(app: Flask) -> float:
+    return float(app.config.get("PAGE_CACHE_SECONDS", 30))
 
 
-def _key() -> tuple:
-    hx = tuple(sorted((k, v) for k, v in request.headers.items() if k.lower().startswith("hx-")))
-    return (request.full_path, request.headers.get("Cookie", ""), hx)
+def _key(environ: dict) -> tuple:
+    """What a kept answer depends on besides the counter: the address, the whole Cookie header (the session
+    and the language), the host and scheme links are made for, and the htmx headers (page or fragment)."""
+    hx = tuple(sorted((k, v) for k, v in environ.items() if k.startswith("HTTP_HX_")))
+    return (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_COOKIE", ""), environ.get("HTTP_HOST", ""), environ.get("wsgi.url_scheme"),
+            environ.get("HTTP_X_FORWARDED_PROTO", ""), environ.get("HTTP_X_FORWARDED_HOST", ""), hx)
+
+
+class _KeptPages:
+    """WSGI middleware, outside Flask: a kept page is answered before a request is even built (no request
+    context, session, hooks or URL matching), with only the counter read. Everything else goes to Flask,
+    with the key and the counter it read for it, so a page rendered now is kept under that value."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("HTTP_COOKIE"):
+            store, counter = _parts(self.app)
+            if store.entries and counter.url is not None and _seconds(self.app) > 0:
+                key = environ[_KEY] = _key(environ)
+                if key in store.entries:
+                    answer = self._kept(store, counter, key, environ)
+                    if answer is not None:
+                        start_response(answer.status, answer.headers)
+                        return [answer.body]
+        return self.wsgi_app(environ, start_response)
+
+    @staticmethod
+    def _kept(store: _Store, counter: _Counter, key: tuple, environ: dict) -> _Entry | None:
+        try:
+            value = counter.read()
+        except Exception:  # the database is away: Flask answers (with its error page)
+            return None
+        environ[_READ_VALUE] = value
+        entry = store.get(key, value, utcnow())
+        if entry is None:
+            return None
+        body = _fill(entry.body)
+        return entry._replace(body=body, headers=[*entry.headers, ("Content-Length", str(len(body))),
+                                                  (HEADER, "hit")])
 
 
 def _applies() -> bool:
-    if request.method != "GET" or _seconds() <= 0:
+    if request.method != "GET" or _seconds(current_app) <= 0:
         return False
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "page_cacheable", False))
 
 
-def _answer() -> Response | None:
-    """First of the request's hooks: the kept page, or nothing (and the counter noted for keeping)."""
+def _note_generation() -> None:
+    """First of the request's hooks: the counter before a kept-able page renders (read by the middleware
+    when it looked for a copy), so a write committed meanwhile makes the copy stale at once."""
     g.pop("page_generation", None)
-    g.pop("page_hit", None)
     g.pop("session_valid_until", None)
     g.pop("page_wrote", None)
     g.pop("page_one_time", None)
-    if not _applies():
-        return None
-    value = generation()
-    g.page_generation = value
-    if value is None or "Cookie" not in request.headers:
-        return None
-    entry = _store().get(_key(), value, utcnow())
-    if entry is None:
-        return None
-    _, _, body, status, headers = entry
-    resp = Response(_fill(body), status=status, headers=headers)
-    resp.headers[HEADER] = "hit"
-    g.page_hit = True
-    return resp
+    if _applies():
+        environ = request.environ
+        g.page_generation = environ[_READ_VALUE] if _READ_VALUE in environ else generation()
 
 
 def _keep(resp: Response) -> Response:
     """Last of the response hooks: keep what a cacheable page rendered, if it may be kept."""
-    if g.pop("page_hit", False):
-        return resp
     value = g.get("page_generation")
     until = g.get("session_valid_until")
     if value is None or until is None or not _applies():
@@ -252,14 +298,15 @@ def _keep(resp: Response) -> Response:
     resp.headers[HEADER] = "miss"
     if (resp.status_code != 200 or resp.mimetype != "text/html" or resp.is_streamed
             or g.get("page_wrote") or db.session.info.get(_WROTE) or "Set-Cookie" in resp.headers
-            or session.modified):
+            or session.modified or not request.cookies):
         return resp
     now = utcnow()
-    expires = min(until, now + timedelta(seconds=_seconds()), _next_local_midnight())
+    expires = min(until, now + timedelta(seconds=_seconds(current_app)), _next_local_midnight())
     if expires <= now:
         return resp
     headers = [(k, v) for k, v in resp.headers.items() if k not in (HEADER, "Content-Length")]
-    _store().put(_key(), (value, expires, _with_slots(resp.get_data()), resp.status_code, headers))
+    key = request.environ.get(_KEY) or _key(request.environ)
+    _parts(current_app)[0].put(key, _Entry(value, expires, _with_slots(resp.get_data()), resp.status, headers))
     return resp
 
 
@@ -269,6 +316,9 @@ def _next_local_midnight() -> datetime:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("PAGE_CACHE_SECONDS", 30)
+    budget = int(app.config.get("PAGE_CACHE_BYTES", 32 * 1024 * 1024))
+    app.extensions[_EXTENSION] = (_Store(budget), _Counter())
+    app.wsgi_app = _KeptPages(app, app.wsgi_app)  # type: ignore[method-assign]
     # First before every other hook (the rate limiter's, the login's), last after every other.
-    app.before_request_funcs.setdefault(None, []).insert(0, _answer)
+    app.before_request_funcs.setdefault(None, []).insert(0, _note_generation)
     app.after_request_funcs.setdefault(None, []).insert(0, _keep)
