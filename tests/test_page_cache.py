@@ -68,6 +68,19 @@ def test_a_write_in_plain_sql_counts_too(app, client):
     assert resp.headers[HEADER] == "miss" and "区市场监督管理局（新）" in resp.get_data(as_text=True)
 
 
+def test_the_workers_idle_minute_sweep_keeps_the_copies(app, client):
+    """An UPDATE that matches no row changes no page: the outbox sweep runs every minute."""
+    from coord.notify.services import release_stale
+
+    _login(client, "scjg_coord")
+    client.get("/leads/")
+    assert release_stale() == 0
+    assert client.get("/leads/").headers[HEADER] == "hit"
+    db.session.execute(sa.text("UPDATE agency SET phone = phone WHERE code = 'scjgj'"))  # one row: counts
+    db.session.commit()
+    assert client.get("/leads/").headers[HEADER] == "miss"
+
+
 def test_a_kept_page_is_never_shown_to_another_session_or_user(app, client):
     make_lead(sender="cgj_coord", to="scjgj", party_name="只给市场监管看的商行")
     _login(client, "scjg_coord")

@@ -64,15 +64,20 @@ def _flushed(session: Session, _context: Any) -> None:
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _executed(state: Any) -> None:
+def _executed(state: Any) -> Any:
     if state.is_select:
-        return
+        return None
     stmt = state.statement
     if isinstance(stmt, sa.TextClause) and stmt.text.lstrip()[:6].lower() == "select":
-        return
+        return None
     if stmt is _RAISE:
-        return
-    state.session.info[_WROTE] = True
+        return None
+    result = state.invoke_statement()
+    # An UPDATE or DELETE that matched no row changed no page: the worker's minute sweep of stuck mail
+    # must not make every kept page stale.
+    if getattr(result, "rowcount", 1) != 0:
+        state.session.info[_WROTE] = True
+    return result
 
 
 def _raise_on_commit(session: Session) -> None:
