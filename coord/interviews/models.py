@@ -38,6 +38,7 @@ class Interview(db.Model):
 
     __tablename__ = "interview"
     __table_args__ = (sa.Index("ix_interview_lead_status_start", "lead_agency_id", "status", "start_at"),)  # 0011
+    # ix_interview_start_order (start_at DESC NULLS LAST, id DESC): the lists' order, made per dialect in 0018.
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(sa.String(120), unique=True, nullable=False, default=new_uid)
