@@ -19,6 +19,7 @@ from flask import current_app, g, has_request_context, request
 from coord.accounts.models import User, UserSession
 from coord.dbtypes import utcnow
 from coord.extensions import db
+from coord.web import pagecache
 
 TOUCH_SECONDS = 60  # last_seen_at is refreshed at most this often
 SESSION_KEY = "sid"
@@ -63,8 +64,10 @@ def start(user: User) -> str:
 
 
 # Built once: every request runs it. Only the session columns the checks read (not a UserSession object),
-# and the user (with its agency, joined) as an object, since the page and its services use it.
-_LOAD = (sa.select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.ended_at, User)
+# the user (with its agency, joined) as an object, since the page and its services use it, and the page
+# cache's counter, which a page rendered now is kept under (no query of its own).
+_LOAD = (sa.select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.ended_at,
+                   pagecache.GENERATION, User)
          .join(User, User.id == UserSession.user_id)
          .where(UserSession.token_hash == sa.bindparam("token_hash")))
 
@@ -93,6 +96,7 @@ def load(user_id: int, token: str | None) -> User | None:
         _write_aside(sa.update(UserSession).where(UserSession.id == sess.id).values(last_seen_at=now))
         seen = now
     g.user_session_id = sess.id
+    pagecache.note(sess.page_generation)
     # Until when this session is good without asking the database again (the page cache relies on it).
     g.session_valid_until = min(seen + min(timedelta(seconds=TOUCH_SECONDS), idle_limit()),
                                 sess.created_at + absolute_limit())

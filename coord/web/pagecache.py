@@ -39,8 +39,7 @@ from coord.timeutil import local_datetime, local_today
 HEADER = "X-Coord-Page-Cache"  # hit or miss: what a test or an operator may check
 _WROTE = "coord_page_wrote"
 _EXTENSION = "coord_page_cache"
-_KEY = "coord.page_key"  # the request's key and the counter read for it, in the WSGI environ
-_READ_VALUE = "coord.page_generation"
+_KEY = "coord.page_key"  # the request's key, in the WSGI environ
 
 
 class PageGeneration(db.Model):
@@ -137,12 +136,15 @@ class _Counter:
 _SQL = "SELECT value FROM page_generation WHERE id = 1"
 
 
-def generation() -> int | None:
-    """The counter now (in an app context)."""
-    counter = _parts(current_app)[1]
-    if counter.url is None:
-        counter.url = db.engine.url
-    return counter.read()
+# Read by the session's query (accounts.sessions), the first of a logged-in request, so a rendered page
+# costs no query of its own for it: under READ COMMITTED every later read of the page sees at least what
+# that value stands for.
+GENERATION = _READ.scalar_subquery().label("page_generation")
+
+
+def note(value: int | None) -> None:
+    """The counter as the request's first query read it: a page rendered now is kept under this value."""
+    g.page_generation = value
 
 
 # --- the kept pages -----------------------------------------------------------------------------
@@ -242,7 +244,7 @@ def _key(environ: dict) -> tuple:
 class _KeptPages:
     """WSGI middleware, outside Flask: a kept page is answered before a request is even built (no request
     context, session, hooks or URL matching), with only the counter read. Everything else goes to Flask,
-    with the key and the counter it read for it, so a page rendered now is kept under that value."""
+    which keeps a marked page under the counter value the request's session query read (`note`)."""
 
     def __init__(self, app: Flask, wsgi_app: Callable) -> None:
         self.app = app
@@ -266,7 +268,6 @@ class _KeptPages:
             value = counter.read()
         except Exception:  # the database is away: Flask answers (with its error page)
             return None
-        environ[_READ_VALUE] = value
         entry = store.get(key, value, utcnow())
         if entry is None:
             return None
@@ -282,16 +283,10 @@ def _applies() -> bool:
     return bool(getattr(view, "page_cacheable", False))
 
 
-def _note_generation() -> None:
-    """First of the request's hooks: the counter before a kept-able page renders (read by the middleware
-    when it looked for a copy), so a write committed meanwhile makes the copy stale at once."""
-    g.pop("page_generation", None)
-    g.pop("session_valid_until", None)
-    g.pop("page_wrote", None)
-    g.pop("page_one_time", None)
-    if _applies():
-        environ = request.environ
-        g.page_generation = environ[_READ_VALUE] if _READ_VALUE in environ else generation()
+def _start() -> None:
+    """First of the request's hooks: nothing of the previous request on `g` (the test client reuses it)."""
+    for name in ("page_generation", "session_valid_until", "page_wrote", "page_one_time"):
+        g.pop(name, None)
 
 
 def _keep(resp: Response) -> Response:
@@ -311,7 +306,10 @@ def _keep(resp: Response) -> Response:
         return resp
     headers = [(k, v) for k, v in resp.headers.items() if k not in (HEADER, "Content-Length")]
     key = request.environ.get(_KEY) or _key(request.environ)
-    _parts(current_app)[0].put(key, _Entry(value, expires, _with_slots(resp.get_data()), resp.status, headers))
+    store, counter = _parts(current_app)
+    if counter.url is None:
+        counter.url = db.engine.url  # from now on the middleware may answer
+    store.put(key, _Entry(value, expires, _with_slots(resp.get_data()), resp.status, headers))
     return resp
 
 
@@ -325,5 +323,5 @@ def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION] = (_Store(budget), _Counter())
     app.wsgi_app = _KeptPages(app, app.wsgi_app)  # type: ignore[method-assign]
     # First before every other hook (the rate limiter's, the login's), last after every other.
-    app.before_request_funcs.setdefault(None, []).insert(0, _note_generation)
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request_funcs.setdefault(None, []).insert(0, _keep)
