@@ -256,14 +256,14 @@ class _KeptPages:
             if store.entries and counter.url is not None and _seconds(self.app) > 0:
                 key = environ[_KEY] = _key(environ)
                 if key in store.entries:
-                    answer = self._kept(store, counter, key, environ)
+                    answer = self._kept(store, counter, key)
                     if answer is not None:
                         start_response(answer.status, answer.headers)
                         return [answer.body]
         return self.wsgi_app(environ, start_response)
 
     @staticmethod
-    def _kept(store: _Store, counter: _Counter, key: tuple, environ: dict) -> _Entry | None:
+    def _kept(store: _Store, counter: _Counter, key: tuple) -> _Entry | None:
         try:
             value = counter.read()
         except Exception:  # the database is away: Flask answers (with its error page)
@@ -322,6 +322,6 @@ def init_app(app: Flask) -> None:
     budget = int(app.config.get("PAGE_CACHE_BYTES", 32 * 1024 * 1024))
     app.extensions[_EXTENSION] = (_Store(budget), _Counter())
     app.wsgi_app = _KeptPages(app, app.wsgi_app)  # type: ignore[method-assign]
-    # First before every other hook (the rate limiter's, the login's), last after every other.
+    # First before every other hook (the session's load notes the counter), last after every other.
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request_funcs.setdefault(None, []).insert(0, _keep)
