@@ -384,3 +384,13 @@ def test_a_new_time_not_accepted_is_told_in_the_proposers_language(app, api, smt
     text = body_of(msg)
     assert "the lead agency did not accept it." in text and "Note: 时间已协调一致，不再调整" in text
     assert chinese_outside_data(subject_of(msg) + "\n" + text) == []
+
+
+def test_a_language_switch_from_another_site_changes_nothing(app, client):
+    """The switch is a link (GET): a page elsewhere linking or embedding it must not change the account."""
+    login(client, "cgj_coord")
+    resp = client.get("/lang/en", headers={"Sec-Fetch-Site": "cross-site"})
+    assert resp.status_code == 302 and "lang=" not in resp.headers.get("Set-Cookie", "")
+    assert user("cgj_coord").language == "zh_CN"
+    client.get("/lang/en", headers={"Sec-Fetch-Site": "same-origin"})  # the switch on coord's own page
+    assert user("cgj_coord").language == "en"
