@@ -206,3 +206,19 @@ def test_outbox_headers_stay_on_one_line(page, some_records):
         line = page.locator("table.outbox th").first.evaluate("th => parseFloat(getComputedStyle(th).lineHeight)")
         assert heights and max(heights) < 2 * line, (width, heights)
         assert overflow(page) <= 1
+
+
+def test_the_language_switch_saves_the_choice_but_a_link_from_elsewhere_does_not(page, live_server):
+    """Chromium sends Sec-Fetch-Site: the top bar's own link is same-origin and is saved on the account; the
+    same link followed from another page (a top-level navigation, which carries the Lax session cookie) is not."""
+    browser_login(page, "cgj_coord")
+    page.get_by_role("link", name="English", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    db.session.expire_all()
+    assert user_by_name("cgj_coord").language == "en"
+    page.goto(f'data:text/html,<a id="away" href="{live_server}/lang/zh_CN">zh</a>')  # a page of another origin
+    with page.expect_navigation(url=f"{live_server}/"):  # /lang answers with the way home
+        page.click("#away")
+    db.session.expire_all()
+    assert user_by_name("cgj_coord").language == "en"
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # nor this browser's cookie
