@@ -47,8 +47,9 @@ def set_language(code: str):
     (the pages on a new device, and every e-mail to them)."""
     target = request.referrer if (request.referrer or "").startswith(request.host_url) else url_for("web.home")
     resp = make_response(redirect(target))
-    # A link on another site (or an image pointing here) must not change the account: browsers say where a
-    # request comes from (Sec-Fetch-Site); the switch's own links are same-origin, a typed address is "none".
+    # A link on another site must not change the account (a top-level navigation carries the Lax session
+    # cookie): browsers say where a request comes from (Sec-Fetch-Site); the switch's own links are
+    # same-origin, a typed address is "none".
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         return resp
     if code in LANGUAGES:
